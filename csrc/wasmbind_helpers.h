@@ -1,0 +1,275 @@
+/*
+ * Small C helpers for wasmbind's Cython core: things that must run without the
+ * GIL or outside Python altogether.
+ *
+ *  - the epoch ticker: one native thread that increments the epoch of every
+ *    registered engine at a fixed interval, so deadlines, Ctrl-C and GIL
+ *    yielding work while Wasm runs and holds the GIL;
+ *  - output capture buffers for WASI stdout/stderr (written by the engine
+ *    from the thread running Wasm, read by Python afterwards);
+ *  - entry points for host callbacks that take the GIL only when the calling
+ *    thread does not already hold it.
+ */
+#ifndef WASMBIND_HELPERS_H
+#define WASMBIND_HELPERS_H
+
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasmbind_capi.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#include <time.h>
+#endif
+
+/* ------------------------------------------------------------ epoch ticker */
+
+#define WB_TICK_MS 5
+#define WB_MAX_ENGINES 4096
+
+typedef struct {
+#ifdef _WIN32
+    SRWLOCK lock;
+    CONDITION_VARIABLE wake;
+#else
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+#endif
+    int started;
+    size_t count;
+    wasm_engine_t *engines[WB_MAX_ENGINES];
+} wb_ticker_t;
+
+#ifdef _WIN32
+static wb_ticker_t wb_ticker = {SRWLOCK_INIT, CONDITION_VARIABLE_INIT, 0, 0, {0}};
+#define WB_LOCK() AcquireSRWLockExclusive(&wb_ticker.lock)
+#define WB_UNLOCK() ReleaseSRWLockExclusive(&wb_ticker.lock)
+#else
+static wb_ticker_t wb_ticker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}};
+#define WB_LOCK() pthread_mutex_lock(&wb_ticker.lock)
+#define WB_UNLOCK() pthread_mutex_unlock(&wb_ticker.lock)
+#endif
+
+/* Sleeps one tick, or until an engine is registered when there are none. */
+static void wb_ticker_wait_locked(void) {
+#ifdef _WIN32
+    SleepConditionVariableSRW(&wb_ticker.wake, &wb_ticker.lock,
+                              wb_ticker.count ? WB_TICK_MS : INFINITE, 0);
+#else
+    if (wb_ticker.count == 0) {
+        pthread_cond_wait(&wb_ticker.wake, &wb_ticker.lock);
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += WB_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec += 1;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&wb_ticker.wake, &wb_ticker.lock, &ts);
+    }
+#endif
+}
+
+#ifdef _WIN32
+static DWORD WINAPI wb_ticker_main(LPVOID arg)
+#else
+static void *wb_ticker_main(void *arg)
+#endif
+{
+    (void)arg;
+    WB_LOCK();
+    for (;;) {
+        wb_ticker_wait_locked();
+        for (size_t i = 0; i < wb_ticker.count; i++)
+            wasmtime_engine_increment_epoch(wb_ticker.engines[i]);
+    }
+    /* not reached: the thread lives as long as the process */
+    WB_UNLOCK();
+    return 0;
+}
+
+/* Registers an engine with the ticker (starting it on first use). 0 on success. */
+static int wb_ticker_add(wasm_engine_t *engine) {
+    int rc = 0;
+    WB_LOCK();
+    if (wb_ticker.count >= WB_MAX_ENGINES) {
+        rc = -1;
+    } else {
+        wb_ticker.engines[wb_ticker.count++] = engine;
+        if (!wb_ticker.started) {
+#ifdef _WIN32
+            HANDLE h = CreateThread(NULL, 64 * 1024, wb_ticker_main, NULL, 0, NULL);
+            if (h == NULL) {
+                wb_ticker.count--;
+                rc = -1;
+            } else {
+                CloseHandle(h);
+                wb_ticker.started = 1;
+            }
+#else
+            pthread_t tid;
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            pthread_attr_setstacksize(&attr, 256 * 1024);
+            if (pthread_create(&tid, &attr, wb_ticker_main, NULL) != 0) {
+                wb_ticker.count--;
+                rc = -1;
+            } else {
+                wb_ticker.started = 1;
+            }
+            pthread_attr_destroy(&attr);
+#endif
+        }
+#ifdef _WIN32
+        WakeConditionVariable(&wb_ticker.wake);
+#else
+        pthread_cond_signal(&wb_ticker.wake);
+#endif
+    }
+    WB_UNLOCK();
+    return rc;
+}
+
+/* Unregisters an engine; after this returns the ticker never touches it again. */
+static void wb_ticker_remove(wasm_engine_t *engine) {
+    WB_LOCK();
+    for (size_t i = 0; i < wb_ticker.count; i++) {
+        if (wb_ticker.engines[i] == engine) {
+            wb_ticker.engines[i] = wb_ticker.engines[--wb_ticker.count];
+            break;
+        }
+    }
+    WB_UNLOCK();
+}
+
+static double wb_monotonic(void) {
+#ifdef _WIN32
+    return (double)GetTickCount64() / 1000.0;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+}
+
+/* ------------------------------------------------------- output capture */
+
+/* A growable byte buffer shared by Python (one reference) and the engine's
+ * WASI context (one reference, dropped by the finalizer). Reference counts
+ * are only changed while holding the GIL. */
+typedef struct {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+    size_t limit;     /* bytes kept at most; writes past it fail with EIO */
+    int refs;
+    int overflowed;
+} wb_capture_t;
+
+static wb_capture_t *wb_capture_new(size_t limit) {
+    wb_capture_t *c = (wb_capture_t *)calloc(1, sizeof(wb_capture_t));
+    if (c) {
+        c->limit = limit;
+        c->refs = 1;
+    }
+    return c;
+}
+
+static void wb_capture_decref(wb_capture_t *c) {
+    if (c && --c->refs == 0) {
+        free(c->data);
+        free(c);
+    }
+}
+
+static void wb_capture_finalize(void *p) {
+    PyGILState_STATE st = PyGILState_Ensure();
+    wb_capture_decref((wb_capture_t *)p);
+    PyGILState_Release(st);
+}
+
+static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
+    wb_capture_t *c = (wb_capture_t *)p;
+    if (n > c->limit - c->len) {
+        c->overflowed = 1;
+        return -1;
+    }
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n)
+            cap *= 2;
+        if (cap > c->limit)
+            cap = c->limit;
+        unsigned char *d = (unsigned char *)realloc(c->data, cap);
+        if (!d)
+            return -1;
+        c->data = d;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, buf, n);
+    c->len += n;
+    return (ptrdiff_t)n;
+}
+
+/* --------------------------------------------- GIL-aware callback entries */
+
+/* The bodies are Cython functions that need the GIL; these entries take it
+ * only when the calling thread does not hold it already (stores that release
+ * the GIL during calls), so a host call on the default path pays nothing. */
+typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t);
+typedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
+                                      wasmtime_val_t *, size_t);
+typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
+                                             wasmtime_update_deadline_kind_t *);
+
+static wb_raw_body_t wb_raw_body;
+static wb_val_body_t wb_val_body;
+static wb_epoch_body_t wb_epoch_body;
+
+static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
+                                           size_t n) {
+    if (PyGILState_Check())
+        return wb_raw_body(env, caller, v, n);
+    PyGILState_STATE st = PyGILState_Ensure();
+    wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
+    PyGILState_Release(st);
+    return r;
+}
+
+static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
+                                      size_t nargs, wasmtime_val_t *results, size_t nresults) {
+    if (PyGILState_Check())
+        return wb_val_body(env, caller, args, nargs, results, nresults);
+    PyGILState_STATE st = PyGILState_Ensure();
+    wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
+    PyGILState_Release(st);
+    return r;
+}
+
+static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uint64_t *delta,
+                                        wasmtime_update_deadline_kind_t *kind) {
+    if (PyGILState_Check())
+        return wb_epoch_body(ctx, data, delta, kind);
+    PyGILState_STATE st = PyGILState_Ensure();
+    wasmtime_error_t *r = wb_epoch_body(ctx, data, delta, kind);
+    PyGILState_Release(st);
+    return r;
+}
+
+/* Finalizer for host-function environments and externref payloads owned by
+ * the engine: drops one reference to a Python object. */
+static void wb_decref_finalizer(void *obj) {
+    if (!Py_IsInitialized())
+        return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    Py_DECREF((PyObject *)obj);
+    PyGILState_Release(st);
+}
+
+#endif /* WASMBIND_HELPERS_H */

@@ -1,0 +1,27 @@
+# Declarations of Wasmtime's WASI preview-1 configuration API (wasi.h) used by wasmbind.
+from wasmbind.includes.wasm cimport wasm_byte_vec_t
+
+cdef extern from "wasmbind_capi.h" nogil:
+    ctypedef struct wasi_config_t
+    ctypedef void (*wb_finalizer_t)(void *)
+    ctypedef Py_ssize_t (*wb_wasi_output_t)(void *data, const unsigned char *buf, size_t len)
+
+    wasi_config_t *wasi_config_new()
+    void wasi_config_delete(wasi_config_t *config)
+    bint wasi_config_set_argv(wasi_config_t *config, size_t argc, const char **argv)
+    void wasi_config_inherit_argv(wasi_config_t *config)
+    bint wasi_config_set_env(wasi_config_t *config, size_t envc, const char **names, const char **values)
+    void wasi_config_inherit_env(wasi_config_t *config)
+    bint wasi_config_set_stdin_file(wasi_config_t *config, const char *path)
+    void wasi_config_set_stdin_bytes(wasi_config_t *config, wasm_byte_vec_t *binary)
+    void wasi_config_inherit_stdin(wasi_config_t *config)
+    bint wasi_config_set_stdout_file(wasi_config_t *config, const char *path)
+    void wasi_config_inherit_stdout(wasi_config_t *config)
+    bint wasi_config_set_stderr_file(wasi_config_t *config, const char *path)
+    void wasi_config_inherit_stderr(wasi_config_t *config)
+    void wasi_config_set_stdout_custom(wasi_config_t *config, wb_wasi_output_t cb, void *data,
+                                       wb_finalizer_t finalizer)
+    void wasi_config_set_stderr_custom(wasi_config_t *config, wb_wasi_output_t cb, void *data,
+                                       wb_finalizer_t finalizer)
+    bint wasi_config_preopen_dir(wasi_config_t *config, const char *host_path, const char *guest_path,
+                                 bint fs_mutable)
