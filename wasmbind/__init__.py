@@ -1,0 +1,88 @@
+"""wasmbind: fast, safe WebAssembly for Python, on Wasmtime's C API.
+
+>>> from wasmbind import instantiate
+>>> inst = instantiate('(module (func (export "add") (param i32 i32) (result i32)'
+...                    ' local.get 0 local.get 1 i32.add))')
+>>> inst.exports.add(2, 3)
+5
+"""
+
+from wasmbind._version import __version__
+from wasmbind.config import Config
+from wasmbind.errors import (
+    CompileError,
+    Frame,
+    LinkError,
+    StoreBusyError,
+    StoreClosedError,
+    Trap,
+    TrapCode,
+    WasiExit,
+    WasmError,
+)
+from wasmbind.types import (
+    ExportType,
+    FuncType,
+    GlobalType,
+    ImportType,
+    MemoryType,
+    TableType,
+    TagType,
+    ValType,
+)
+from wasmbind._core import (
+    WASMTIME_VERSION,
+    Caller,
+    Engine,
+    Exports,
+    Func,
+    Global,
+    Instance,
+    Linker,
+    Memory,
+    Module,
+    Store,
+    Table,
+    WasiConfig,
+    default_engine,
+    instantiate,
+    wat2wasm,
+)
+
+__all__ = [
+    "__version__",
+    "WASMTIME_VERSION",
+    "Config",
+    "Engine",
+    "Store",
+    "Module",
+    "Instance",
+    "Exports",
+    "Func",
+    "Caller",
+    "Memory",
+    "Global",
+    "Table",
+    "Linker",
+    "WasiConfig",
+    "ValType",
+    "FuncType",
+    "MemoryType",
+    "GlobalType",
+    "TableType",
+    "TagType",
+    "ImportType",
+    "ExportType",
+    "WasmError",
+    "CompileError",
+    "LinkError",
+    "Trap",
+    "TrapCode",
+    "Frame",
+    "WasiExit",
+    "StoreClosedError",
+    "StoreBusyError",
+    "default_engine",
+    "instantiate",
+    "wat2wasm",
+]

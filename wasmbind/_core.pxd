@@ -1,0 +1,114 @@
+# The cdef classes of wasmbind's core, declared for cimport by other modules.
+from libc.stdint cimport uint8_t, uint64_t
+from wasmbind.includes.wasm cimport *
+from wasmbind.includes.wasmtime cimport *
+from wasmbind.includes.helpers cimport wb_capture_t
+
+
+cdef class Engine:
+    cdef wasm_engine_t *_ptr
+    cdef readonly object config
+    cdef bint _epoch
+    cdef bint _fuel
+
+    cdef wasm_engine_t *_engine(self) except NULL
+
+
+cdef class Store:
+    cdef wasmtime_store_t *_store
+    cdef wasmtime_context_t *_ctx
+    cdef readonly Engine engine
+    cdef public bint release_gil
+    # a host-callback or signal-handler exception waiting to be re-raised
+    cdef object _pending
+    # thread running a call in this store, and how deep the calls nest
+    cdef unsigned long _owner
+    cdef int _depth
+    # buffer views of this store's memories that are still alive
+    cdef Py_ssize_t _exports
+    # absolute wb_monotonic() deadline, 0 for none; why the last call was cut
+    cdef double _deadline
+    cdef int _interrupted
+    cdef list _hostfuncs
+    cdef object _limits
+    cdef wb_capture_t *_stdout
+    cdef wb_capture_t *_stderr
+    cdef object __weakref__
+
+    cdef wasmtime_context_t *_context(self) except NULL
+    cdef int _enter(self) except -1
+
+
+cdef class Module:
+    cdef wasmtime_module_t *_ptr
+    cdef readonly Engine engine
+    cdef object _imports
+    cdef object _exports
+
+    @staticmethod
+    cdef Module _from_ptr(Engine engine, wasmtime_module_t *m)
+    cdef wasmtime_module_t *_module(self) except NULL
+
+
+cdef class Func:
+    cdef readonly Store store
+    cdef wasmtime_func_t _func
+    cdef object _name
+    cdef object _type
+    # signature, loaded once: kinds of the params followed by the results
+    cdef bint _sig_loaded
+    cdef bint _has_refs
+    cdef Py_ssize_t _nparams
+    cdef Py_ssize_t _nresults
+    cdef uint8_t *_kinds
+
+    @staticmethod
+    cdef Func _wrap(Store store, wasmtime_func_t *func, object name)
+    cdef int _load_sig(self, wasmtime_context_t *ctx) except -1
+    cdef str _label(self)
+    cdef int _arity_error(self, Py_ssize_t given) except -1
+    cdef int _arg_error(self, Py_ssize_t i) except -1
+    cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args)
+
+
+cdef class Memory:
+    cdef readonly Store store
+    cdef wasmtime_memory_t _mem
+
+    cdef wasmtime_context_t *_ctx(self) except NULL
+    cdef uint8_t *_span(self, Py_ssize_t offset, Py_ssize_t length) except NULL
+    cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1
+
+
+cdef class Global:
+    cdef readonly Store store
+    cdef wasmtime_global_t _global
+
+    cdef wasmtime_context_t *_ctx(self) except NULL
+
+
+cdef class Table:
+    cdef readonly Store store
+    cdef wasmtime_table_t _table
+
+    cdef wasmtime_context_t *_ctx(self) except NULL
+    cdef uint64_t _index(self, object i) except? 0xFFFFFFFFFFFFFFFF
+
+
+cdef class Instance:
+    cdef readonly Store store
+    cdef readonly Module module
+    cdef wasmtime_instance_t _instance
+    cdef readonly object exports
+
+    @staticmethod
+    cdef Instance _make(Store store, Module module, wasmtime_instance_t *inst)
+
+
+cdef class Linker:
+    cdef wasmtime_linker_t *_ptr
+    cdef readonly Engine engine
+    cdef bint _shadowing
+
+    cdef wasmtime_linker_t *_linker(self) except NULL
+    cdef int _check_store(self, Store store) except -1

@@ -1,0 +1,162 @@
+"""Engine configuration (pure Python; ``Engine`` applies it through the C API).
+
+Every option is validated here, including the combinations of proposals the
+engine rejects: the engine's C constructor aborts the process on an invalid
+configuration, so none may reach it.
+"""
+
+from typing import Any, Dict
+
+__all__ = ["Config"]
+
+_OPT_LEVELS = ("none", "speed", "speed_and_size")
+
+_PROPOSALS = (
+    "wasm_simd",
+    "wasm_relaxed_simd",
+    "wasm_threads",
+    "wasm_reference_types",
+    "wasm_bulk_memory",
+    "wasm_multi_value",
+    "wasm_multi_memory",
+    "wasm_memory64",
+    "wasm_tail_call",
+    "wasm_gc",
+    "wasm_function_references",
+    "wasm_exceptions",
+)
+
+# What the pinned engine enables when a proposal is left at None.
+_ENGINE_DEFAULTS = {
+    "wasm_simd": True,
+    "wasm_relaxed_simd": True,
+    "wasm_threads": True,
+    "wasm_reference_types": True,
+    "wasm_bulk_memory": True,
+    "wasm_multi_value": True,
+    "wasm_multi_memory": True,
+    "wasm_memory64": False,
+    "wasm_tail_call": True,
+    "wasm_gc": False,
+    "wasm_function_references": False,
+    "wasm_exceptions": False,
+}
+
+# proposal -> proposals it needs (the engine refuses the engine otherwise)
+_REQUIRES = {
+    "wasm_relaxed_simd": ("wasm_simd",),
+    "wasm_threads": ("wasm_bulk_memory",),
+    "wasm_reference_types": ("wasm_bulk_memory",),
+    "wasm_function_references": ("wasm_reference_types",),
+    "wasm_gc": ("wasm_reference_types", "wasm_function_references"),
+    "wasm_exceptions": ("wasm_reference_types",),
+}
+
+_OPTIONS: Dict[str, Any] = {
+    "cranelift_opt_level": "speed",
+    "consume_fuel": False,
+    "epoch_interruption": True,
+    "max_wasm_stack": None,
+    "parallel_compilation": None,
+    "debug_info": None,
+    "cache": False,
+    "memory_reservation": None,
+    "memory_guard_size": None,
+}
+_OPTIONS.update({name: None for name in _PROPOSALS})
+
+
+class Config:
+    """Options for an :class:`Engine`; pass them as keywords or set attributes.
+
+    ``cranelift_opt_level``: ``"none"``, ``"speed"`` (default) or ``"speed_and_size"``.
+    ``consume_fuel``: count fuel so ``Store.fuel`` limits execution (default off).
+    ``epoch_interruption``: lets wasmbind interrupt running Wasm for deadlines,
+    Ctrl-C and GIL hand-offs (default on; costs a few percent on tight loops).
+    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
+    ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
+    ``cache``: ``True`` for the engine's default compilation cache, or a path to a
+    cache config file. Linear memory never moves: views stay valid across growth.
+    """
+
+    __slots__ = tuple("_" + k for k in _OPTIONS)
+
+    def __init__(self, **options: Any) -> None:
+        for name, default in _OPTIONS.items():
+            object.__setattr__(self, "_" + name, default)
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _OPTIONS:
+            raise AttributeError("Config has no option %r" % name)
+        object.__setattr__(self, "_" + name, _check(name, value))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _OPTIONS:
+            return object.__getattribute__(self, "_" + name)
+        raise AttributeError("Config has no option %r" % name)
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(_OPTIONS))
+
+    def options(self) -> Dict[str, Any]:
+        """Every option and its value, defaults included."""
+        return {name: getattr(self, name) for name in _OPTIONS}
+
+    def proposal_enabled(self, name: str) -> bool:
+        value = getattr(self, name)
+        return _ENGINE_DEFAULTS[name] if value is None else bool(value)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for a combination the engine would refuse."""
+        for proposal, needs in _REQUIRES.items():
+            if not self.proposal_enabled(proposal):
+                continue
+            for need in needs:
+                if not self.proposal_enabled(need):
+                    raise ValueError("%s=True needs %s=True" % (proposal, need))
+
+    def __repr__(self) -> str:
+        changed = ["%s=%r" % (k, v) for k, v in self.options().items() if v != _OPTIONS[k]]
+        return "Config(%s)" % ", ".join(changed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.options() == other.options()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _check(name: str, value: Any) -> Any:
+    if name == "cranelift_opt_level":
+        if value not in _OPT_LEVELS:
+            raise ValueError("cranelift_opt_level must be one of %s, got %r" % (", ".join(_OPT_LEVELS), value))
+        return value
+    if name in ("consume_fuel", "epoch_interruption"):
+        if not isinstance(value, bool):
+            raise TypeError("%s must be a bool, got %r" % (name, value))
+        return value
+    if name in _PROPOSALS or name in ("parallel_compilation", "debug_info"):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError("%s must be a bool or None, got %r" % (name, value))
+        return value
+    if name in ("max_wasm_stack", "memory_reservation", "memory_guard_size"):
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("%s must be an int or None, got %r" % (name, value))
+        if value <= 0 and name == "max_wasm_stack":
+            raise ValueError("max_wasm_stack must be positive, got %d" % value)
+        if value < 0 or value >= 2**63:
+            raise ValueError("%s out of range: %d" % (name, value))
+        return value
+    if name == "cache":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return value
+        raise TypeError("cache must be a bool or a path to a cache config file, got %r" % (value,))
+    raise AssertionError(name)  # pragma: no cover
+

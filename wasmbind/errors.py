@@ -1,0 +1,134 @@
+"""wasmbind's exception hierarchy (pure Python: nothing here touches C).
+
+Every failure reported by the engine is turned into one of these classes by
+the one choke point in ``_core.pyx`` (``_raise_error`` / ``_raise_call_failure``).
+"""
+
+import enum
+from typing import NamedTuple, Optional, Sequence
+
+__all__ = [
+    "WasmError",
+    "CompileError",
+    "LinkError",
+    "Trap",
+    "TrapCode",
+    "Frame",
+    "WasiExit",
+    "StoreClosedError",
+    "StoreBusyError",
+]
+
+
+class WasmError(Exception):
+    """Base class of every error raised by wasmbind."""
+
+
+class CompileError(WasmError, ValueError):
+    """The bytes or WAT text are not a valid WebAssembly module."""
+
+
+class LinkError(WasmError):
+    """Imports are missing or do not match what the module declares."""
+
+
+class StoreClosedError(WasmError, ValueError):
+    """An object was used after its Store was closed."""
+
+
+class StoreBusyError(WasmError, RuntimeError):
+    """A Store was used from a second thread while a call runs in the first."""
+
+
+class TrapCode(enum.IntEnum):
+    """Why WebAssembly code trapped (the engine's trap codes)."""
+
+    STACK_OVERFLOW = 0
+    MEMORY_OUT_OF_BOUNDS = 1
+    HEAP_MISALIGNED = 2
+    TABLE_OUT_OF_BOUNDS = 3
+    INDIRECT_CALL_TO_NULL = 4
+    BAD_SIGNATURE = 5
+    INTEGER_OVERFLOW = 6
+    INTEGER_DIVISION_BY_ZERO = 7
+    BAD_CONVERSION_TO_INTEGER = 8
+    UNREACHABLE = 9
+    INTERRUPT = 10
+    OUT_OF_FUEL = 11
+    ATOMIC_WAIT_NON_SHARED_MEMORY = 12
+    NULL_REFERENCE = 13
+    ARRAY_OUT_OF_BOUNDS = 14
+    ALLOCATION_TOO_LARGE = 15
+    CAST_FAILURE = 16
+    CANNOT_ENTER_COMPONENT = 17
+    NO_ASYNC_RESULT = 18
+    UNHANDLED_TAG = 19
+    CONTINUATION_ALREADY_CONSUMED = 20
+    DISABLED_OPCODE = 21
+    UNCAUGHT_EXCEPTION = 49
+
+    @classmethod
+    def _from_engine(cls, value: int) -> Optional["TrapCode"]:
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+class Frame(NamedTuple):
+    """One frame of a WebAssembly backtrace, innermost first."""
+
+    func_index: int
+    func_name: Optional[str]
+    module_name: Optional[str]
+    func_offset: int
+    module_offset: int
+
+    def __str__(self) -> str:
+        module = self.module_name or "<unknown>"
+        func = self.func_name or "<wasm function %d>" % self.func_index
+        return "0x%x - %s!%s" % (self.module_offset, module, func)
+
+
+class Trap(WasmError):
+    """WebAssembly code trapped (or was interrupted).
+
+    ``code`` is a :class:`TrapCode` when the engine reports one, else ``None``;
+    ``frames`` is the Wasm backtrace, innermost frame first.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        code: Optional[TrapCode] = None,
+        frames: Sequence[Frame] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.frames = tuple(frames)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.frames and "wasm backtrace" not in text:
+            lines = ["    %d: %s" % (i, f) for i, f in enumerate(self.frames)]
+            text += "\nwasm backtrace:\n" + "\n".join(lines)
+        return text
+
+    def __reduce__(self):  # keep code and frames across pickling
+        return (type(self), (self.message, self.code, self.frames))
+
+
+class WasiExit(WasmError):
+    """A WASI program called ``proc_exit(code)``.
+
+    ``wasmbind.run_wasi`` and the CLI turn it into an exit code; it reaches the
+    caller only when a WASI function is called directly.
+    """
+
+    def __init__(self, code: int) -> None:
+        super().__init__("WASI program exited with code %d" % code)
+        self.code = code
+
+    def __reduce__(self):
+        return (type(self), (self.code,))

@@ -1,0 +1,223 @@
+"""WebAssembly types as plain Python values (nothing here touches C).
+
+``_core`` converts these to and from the engine's type objects when it needs to.
+"""
+
+import enum
+from typing import Iterable, NamedTuple, Optional, Tuple, Union
+
+__all__ = [
+    "ValType",
+    "FuncType",
+    "MemoryType",
+    "GlobalType",
+    "TableType",
+    "TagType",
+    "ImportType",
+    "ExportType",
+    "ExternType",
+]
+
+
+class ValType(enum.IntEnum):
+    """A WebAssembly value type (numbered as the engine numbers them)."""
+
+    i32 = 0
+    i64 = 1
+    f32 = 2
+    f64 = 3
+    v128 = 4
+    funcref = 5
+    externref = 6
+
+    def __repr__(self) -> str:
+        return "ValType.%s" % self.name
+
+    __str__ = __repr__
+
+    @property
+    def is_ref(self) -> bool:
+        return self in (ValType.funcref, ValType.externref)
+
+
+def _valtype(obj: object) -> ValType:
+    if isinstance(obj, ValType):
+        return obj
+    if isinstance(obj, str):
+        try:
+            return ValType[obj]
+        except KeyError:
+            pass
+    raise TypeError("expected a ValType (i32, i64, f32, f64, v128, funcref, externref), got %r" % (obj,))
+
+
+def _check_limits(minimum: object, maximum: object, bound: int) -> Tuple[int, Optional[int]]:
+    if not isinstance(minimum, int) or isinstance(minimum, bool):
+        raise TypeError("minimum must be an int, got %r" % (minimum,))
+    if maximum is not None and (not isinstance(maximum, int) or isinstance(maximum, bool)):
+        raise TypeError("maximum must be an int or None, got %r" % (maximum,))
+    if not 0 <= minimum <= bound:
+        raise ValueError("minimum %d out of range [0, %d]" % (minimum, bound))
+    if maximum is not None:
+        if not 0 <= maximum <= bound:
+            raise ValueError("maximum %d out of range [0, %d]" % (maximum, bound))
+        if maximum < minimum:
+            raise ValueError("maximum %d is below minimum %d" % (maximum, minimum))
+    return minimum, maximum
+
+
+class FuncType:
+    """The type of a function: parameter and result value types."""
+
+    __slots__ = ("params", "results")
+
+    def __init__(self, params: Iterable[object], results: Iterable[object]) -> None:
+        self.params: Tuple[ValType, ...] = tuple(_valtype(p) for p in params)
+        self.results: Tuple[ValType, ...] = tuple(_valtype(r) for r in results)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FuncType):
+            return NotImplemented
+        return self.params == other.params and self.results == other.results
+
+    def __hash__(self) -> int:
+        return hash((FuncType, self.params, self.results))
+
+    def __repr__(self) -> str:
+        return "FuncType([%s], [%s])" % (
+            ", ".join(p.name for p in self.params),
+            ", ".join(r.name for r in self.results),
+        )
+
+    def signature(self) -> str:
+        """The type as text, e.g. ``(i32, i32) -> i32``."""
+        params = ", ".join(p.name for p in self.params)
+        if not self.results:
+            return "(%s)" % params
+        if len(self.results) == 1:
+            return "(%s) -> %s" % (params, self.results[0].name)
+        return "(%s) -> (%s)" % (params, ", ".join(r.name for r in self.results))
+
+
+class MemoryType:
+    """The type of a linear memory: limits in pages (64 KiB each)."""
+
+    __slots__ = ("minimum", "maximum", "memory64", "shared")
+
+    def __init__(
+        self,
+        minimum: int,
+        maximum: Optional[int] = None,
+        *,
+        memory64: bool = False,
+        shared: bool = False,
+    ) -> None:
+        bound = 2**48 if memory64 else 2**16
+        self.minimum, self.maximum = _check_limits(minimum, maximum, bound)
+        self.memory64 = bool(memory64)
+        self.shared = bool(shared)
+        if self.shared and self.maximum is None:
+            raise ValueError("a shared memory needs a maximum")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemoryType):
+            return NotImplemented
+        return (self.minimum, self.maximum, self.memory64, self.shared) == (
+            other.minimum,
+            other.maximum,
+            other.memory64,
+            other.shared,
+        )
+
+    def __hash__(self) -> int:
+        return hash((MemoryType, self.minimum, self.maximum, self.memory64, self.shared))
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.memory64:
+            extra += ", memory64=True"
+        if self.shared:
+            extra += ", shared=True"
+        return "MemoryType(%d, %r%s)" % (self.minimum, self.maximum, extra)
+
+
+class GlobalType:
+    """The type of a global: its content type and whether it is mutable."""
+
+    __slots__ = ("content", "mutable")
+
+    def __init__(self, content: object, mutable: bool) -> None:
+        self.content = _valtype(content)
+        self.mutable = bool(mutable)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GlobalType):
+            return NotImplemented
+        return (self.content, self.mutable) == (other.content, other.mutable)
+
+    def __hash__(self) -> int:
+        return hash((GlobalType, self.content, self.mutable))
+
+    def __repr__(self) -> str:
+        return "GlobalType(%s, mutable=%s)" % (self.content.name, self.mutable)
+
+
+class TableType:
+    """The type of a table: element type and limits in elements."""
+
+    __slots__ = ("element", "minimum", "maximum")
+
+    def __init__(self, element: object, minimum: int, maximum: Optional[int] = None) -> None:
+        self.element = _valtype(element)
+        if not self.element.is_ref:
+            raise TypeError("a table holds funcref or externref, not %s" % self.element.name)
+        self.minimum, self.maximum = _check_limits(minimum, maximum, 2**32 - 1)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TableType):
+            return NotImplemented
+        return (self.element, self.minimum, self.maximum) == (other.element, other.minimum, other.maximum)
+
+    def __hash__(self) -> int:
+        return hash((TableType, self.element, self.minimum, self.maximum))
+
+    def __repr__(self) -> str:
+        return "TableType(%s, %d, %r)" % (self.element.name, self.minimum, self.maximum)
+
+
+class TagType:
+    """The type of an exception tag (exception-handling proposal)."""
+
+    __slots__ = ("functype",)
+
+    def __init__(self, functype: FuncType) -> None:
+        self.functype = functype
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TagType):
+            return NotImplemented
+        return self.functype == other.functype
+
+    def __hash__(self) -> int:
+        return hash((TagType, self.functype))
+
+    def __repr__(self) -> str:
+        return "TagType(%r)" % (self.functype,)
+
+
+ExternType = Union[FuncType, MemoryType, GlobalType, TableType, TagType]
+
+
+class ImportType(NamedTuple):
+    """One import a module declares."""
+
+    module: str
+    name: str
+    type: ExternType
+
+
+class ExportType(NamedTuple):
+    """One export a module declares."""
+
+    name: str
+    type: ExternType
