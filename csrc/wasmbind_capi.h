@@ -260,6 +260,7 @@ WB_IMPORT const wasm_name_t *wasmtime_frame_module_name(const wasm_frame_t *fram
 WB_IMPORT void wasmtime_config_consume_fuel_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_epoch_interruption_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_max_wasm_stack_set(wasm_config_t *c, size_t v);
+WB_IMPORT void wasmtime_config_async_stack_size_set(wasm_config_t *c, size_t v);
 WB_IMPORT void wasmtime_config_debug_info_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_threads_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_shared_memory_set(wasm_config_t *c, bool v);

@@ -49,7 +49,17 @@ cdef extern from *:
     """
     const char *WASMBIND_WASMTIME_VERSION
 
+cdef extern from "wasmbind_abi.h":
+    object wb_abi_layout()
+
 WASMTIME_VERSION = WASMBIND_WASMTIME_VERSION.decode()
+
+
+def _abi_layout():
+    """Size, alignment and field offsets of each struct declared by value in
+    csrc/wasmbind_capi.h, as compiled here (checked against the engine's ABI
+    by tests/test_abi_layout.py)."""
+    return wb_abi_layout()
 
 # Stack buffers for calls: enough for nearly every signature, heap beyond.
 DEF SMALL = 16
@@ -481,6 +491,9 @@ cdef wasm_config_t *_build_config(object config) except NULL:
         wasmtime_config_consume_fuel_set(c, config.consume_fuel)
         wasmtime_config_epoch_interruption_set(c, config.epoch_interruption)
         if config.max_wasm_stack is not None:
+            # the engine refuses (aborting) a Wasm stack larger than its async stack
+            if config.max_wasm_stack > 2 * 1024 * 1024:
+                wasmtime_config_async_stack_size_set(c, config.max_wasm_stack + 64 * 1024)
             wasmtime_config_max_wasm_stack_set(c, config.max_wasm_stack)
         if config.parallel_compilation is not None:
             wasmtime_config_parallel_compilation_set(c, config.parallel_compilation)

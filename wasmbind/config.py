@@ -10,6 +10,7 @@ from typing import Any, Dict
 __all__ = ["Config"]
 
 _OPT_LEVELS = ("none", "speed", "speed_and_size")
+_MAX_WASM_STACK = 4 * 1024 * 1024
 
 _PROPOSALS = (
     "wasm_simd",
@@ -147,8 +148,10 @@ def _check(name: str, value: Any) -> Any:
             return None
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError("%s must be an int or None, got %r" % (name, value))
-        if value <= 0 and name == "max_wasm_stack":
-            raise ValueError("max_wasm_stack must be positive, got %d" % value)
+        if name == "max_wasm_stack" and not 4096 <= value <= _MAX_WASM_STACK:
+            # Wasm runs on the calling thread's native stack (8 MiB for the main
+            # thread and for Python threads on Linux): leave room for the host.
+            raise ValueError("max_wasm_stack must be in [4096, %d] bytes, got %d" % (_MAX_WASM_STACK, value))
         if value < 0 or value >= 2**63:
             raise ValueError("%s out of range: %d" % (name, value))
         return value

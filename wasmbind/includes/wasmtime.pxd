@@ -110,6 +110,7 @@ cdef extern from "wasmbind_capi.h" nogil:
     void wasmtime_config_consume_fuel_set(wasm_config_t *c, bint v)
     void wasmtime_config_epoch_interruption_set(wasm_config_t *c, bint v)
     void wasmtime_config_max_wasm_stack_set(wasm_config_t *c, size_t v)
+    void wasmtime_config_async_stack_size_set(wasm_config_t *c, size_t v)
     void wasmtime_config_debug_info_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_threads_set(wasm_config_t *c, bint v)
     void wasmtime_config_shared_memory_set(wasm_config_t *c, bint v)
