@@ -70,6 +70,9 @@ static PyObject *wb_abi_layout(void) {
                                              WB_F(wasmtime_val_raw_t, f64), WB_F(wasmtime_val_raw_t, v128),
                                              WB_F(wasmtime_val_raw_t, anyref), WB_F(wasmtime_val_raw_t, externref),
                                              WB_F(wasmtime_val_raw_t, exnref), WB_F(wasmtime_val_raw_t, funcref)));
+    WB_ADD(wasmtime_heaptype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_heaptype_t, kind), WB_F(wasmtime_heaptype_t, of)));
+    WB_ADD(wasmtime_reftype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_reftype_t, nullable), WB_F(wasmtime_reftype_t, heaptype)));
+    WB_ADD(wasmtime_valtype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_valtype_t, kind), WB_F(wasmtime_valtype_t, reftype)));
     return out;
 fail:
     Py_DECREF(out);

@@ -196,6 +196,26 @@ typedef struct wasmtime_extern {
     wasmtime_extern_union_t of;
 } wasmtime_extern_t;
 
+/* Wasmtime's full value types (wasm_valtype_kind of the standard API cannot
+ * express v128 and aborts on it, so types are read through these). */
+#define WB_VALTYPE_I32 0
+#define WB_VALTYPE_I64 1
+#define WB_VALTYPE_F32 2
+#define WB_VALTYPE_F64 3
+#define WB_VALTYPE_V128 4
+#define WB_VALTYPE_REF 5
+#define WB_HEAPTYPE_EXTERN 0
+#define WB_HEAPTYPE_NOEXTERN 1
+#define WB_HEAPTYPE_FUNC 2
+#define WB_HEAPTYPE_CONCRETE_FUNC 3
+#define WB_HEAPTYPE_NOFUNC 4
+typedef struct wasmtime_heaptype { uint8_t kind; void *of; } wasmtime_heaptype_t;
+typedef struct wasmtime_reftype { bool nullable; wasmtime_heaptype_t heaptype; } wasmtime_reftype_t;
+typedef struct wasmtime_valtype { uint8_t kind; wasmtime_reftype_t reftype; } wasmtime_valtype_t;
+WB_IMPORT void wasmtime_valtype_new(const wasm_valtype_t *ty, wasmtime_valtype_t *out);
+WB_IMPORT void wasmtime_valtype_delete(wasmtime_valtype_t *ty);
+WB_IMPORT wasm_valtype_t *wasmtime_wasm_valtype_v128(void);
+
 /* GC references are rooted handles. */
 typedef struct wasmtime_externref {
     uint64_t store_id; uint32_t private1; uint32_t private2; void *private3;
@@ -266,6 +286,7 @@ WB_IMPORT void wasmtime_config_wasm_threads_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_shared_memory_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_tail_call_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_reference_types_set(wasm_config_t *c, bool v);
+WB_IMPORT void wasmtime_config_wasm_component_model_async_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_function_references_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_gc_set(wasm_config_t *c, bool v);
 WB_IMPORT void wasmtime_config_wasm_simd_set(wasm_config_t *c, bool v);

@@ -14,6 +14,7 @@
 #define WASMBIND_HELPERS_H
 
 #include <Python.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,8 +162,10 @@ static double wb_monotonic(void) {
 /* ------------------------------------------------------- output capture */
 
 /* A growable byte buffer shared by Python (one reference) and the engine's
- * WASI context (one reference, dropped by the finalizer). Reference counts
- * are only changed while holding the GIL. */
+ * WASI context (one reference, dropped by the finalizer). The engine writes
+ * and finalizes from its own threads (tokio workers), possibly after the
+ * interpreter has shut down, so nothing here touches Python: the reference
+ * count is atomic. */
 typedef struct {
     unsigned char *data;
     size_t len;
@@ -182,23 +185,35 @@ static wb_capture_t *wb_capture_new(size_t limit) {
 }
 
 static void wb_capture_decref(wb_capture_t *c) {
-    if (c && --c->refs == 0) {
-        free(c->data);
-        free(c);
-    }
+    if (c == NULL)
+        return;
+#ifdef _WIN32
+    if (InterlockedDecrement((volatile LONG *)&c->refs) != 0)
+        return;
+#else
+    if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+#endif
+    free(c->data);
+    free(c);
 }
 
+/* Called by the engine when its WASI context drops the stream: from any
+ * thread, with or without a live interpreter. Must not take the GIL (a
+ * PyGILState_Ensure after finalization kills the engine's thread). */
 static void wb_capture_finalize(void *p) {
-    PyGILState_STATE st = PyGILState_Ensure();
     wb_capture_decref((wb_capture_t *)p);
-    PyGILState_Release(st);
 }
 
+/* Keeps the first `limit` bytes: a write that crosses the limit stores what
+ * fits and reports a short write; the next one fails with EIO in the guest. */
 static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
     wb_capture_t *c = (wb_capture_t *)p;
     if (n > c->limit - c->len) {
         c->overflowed = 1;
-        return -1;
+        n = c->limit - c->len;
+        if (n == 0)
+            return -EIO;
     }
     if (c->len + n > c->cap) {
         size_t cap = c->cap ? c->cap : 4096;
@@ -208,13 +223,36 @@ static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
             cap = c->limit;
         unsigned char *d = (unsigned char *)realloc(c->data, cap);
         if (!d)
-            return -1;
+            return -ENOMEM;
         c->data = d;
         c->cap = cap;
     }
     memcpy(c->data + c->len, buf, n);
     c->len += n;
     return (ptrdiff_t)n;
+}
+
+/* ----------------------------------------------------- fast int access */
+
+/* Reads a Python int that fits in one internal digit (|v| < 2**30) without a
+ * function call; returns 0 when the caller must take the general path. */
+static inline int wb_compact_long(PyObject *v, long long *out) {
+#if defined(Py_LIMITED_API)
+    (void)v; (void)out;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        *out = (long long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+        return 1;
+    }
+    return 0;
+#else
+    Py_ssize_t size = Py_SIZE(v);
+    if (size == 0) { *out = 0; return 1; }
+    if (size == 1) { *out = (long long)((PyLongObject *)v)->ob_digit[0]; return 1; }
+    if (size == -1) { *out = -(long long)((PyLongObject *)v)->ob_digit[0]; return 1; }
+    return 0;
+#endif
 }
 
 /* --------------------------------------------- GIL-aware callback entries */

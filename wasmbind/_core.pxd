@@ -3,6 +3,11 @@ from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport *
 from wasmbind.includes.wasmtime cimport *
 from wasmbind.includes.helpers cimport wb_capture_t
+from cpython.object cimport PyObject
+
+cdef extern from "Python.h":
+    ctypedef PyObject *(*vectorcallfunc)(PyObject *callable, PyObject **args, size_t nargsf,
+                                         PyObject *kwnames)
 
 
 cdef class Engine:
@@ -51,6 +56,8 @@ cdef class Module:
 
 
 cdef class Func:
+    # the per-instance vectorcall entry (see the call path in _core.pyx)
+    cdef vectorcallfunc _vectorcall
     cdef readonly Store store
     cdef wasmtime_func_t _func
     cdef object _name

@@ -18,7 +18,8 @@ from cpython.long cimport (PyLong_AsDouble, PyLong_AsLongLong, PyLong_AsLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.sequence cimport PySequence_Fast_ITEMS
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -350,20 +351,30 @@ cdef inline void _unroot_vals(wasmtime_val_t *vals, Py_ssize_t n) noexcept:
 # Types: engine type objects <-> wasmbind.types.
 # ======================================================================
 
-cdef uint8_t _kind_from_wasm(wasm_valkind_t k) except 255:
-    if k <= WB_WASM_V128:
-        return k
-    if k == WB_WASM_EXTERNREF:
-        return WB_EXTERNREF
-    if k == WB_WASM_FUNCREF:
-        return WB_FUNCREF
-    return 254  # a GC reference type wasmbind does not convert
+cdef uint8_t _kind_of(const wasm_valtype_t *vt) noexcept:
+    """A value type's kind as wasmbind numbers them (ValType), 254 if unsupported.
+
+    Read through Wasmtime's own value types: the standard wasm_valtype_kind()
+    of the pinned engine aborts the process on v128.
+    """
+    cdef wasmtime_valtype_t t
+    cdef uint8_t k = 254
+    wasmtime_valtype_new(vt, &t)
+    if t.kind <= WB_VALTYPE_V128:
+        k = t.kind
+    elif t.kind == WB_VALTYPE_REF:
+        if t.reftype.heaptype.kind in (WB_HEAPTYPE_EXTERN, WB_HEAPTYPE_NOEXTERN):
+            k = WB_EXTERNREF
+        elif t.reftype.heaptype.kind in (WB_HEAPTYPE_FUNC, WB_HEAPTYPE_NOFUNC, WB_HEAPTYPE_CONCRETE_FUNC):
+            k = WB_FUNCREF
+    wasmtime_valtype_delete(&t)
+    return k
 
 
 cdef object _valtype_py(const wasm_valtype_t *vt):
-    cdef uint8_t k = _kind_from_wasm(wasm_valtype_kind(vt))
+    cdef uint8_t k = _kind_of(vt)
     if k == 254:
-        raise WasmError("unsupported value type (kind %d)" % wasm_valtype_kind(vt))
+        raise WasmError("unsupported value type (a GC or exception reference type)")
     return ValType(k)
 
 
@@ -408,13 +419,16 @@ cdef object _externtype_py(const wasm_externtype_t *et):
     raise WasmError("unknown extern kind %d" % k)
 
 
-cdef wasm_valkind_t _wasm_kind(object vt) except 255:
+cdef wasm_valtype_t *_valtype_new(object vt) except NULL:
+    """A new engine value type for a ValType (v128 through Wasmtime's constructor)."""
     cdef int k = <int>ValType(vt)
+    if k == WB_V128:
+        return wasmtime_wasm_valtype_v128()
     if k == WB_FUNCREF:
-        return WB_WASM_FUNCREF
+        return wasm_valtype_new(WB_WASM_FUNCREF)
     if k == WB_EXTERNREF:
-        return WB_WASM_EXTERNREF
-    return k
+        return wasm_valtype_new(WB_WASM_EXTERNREF)
+    return wasm_valtype_new(k)
 
 
 cdef int _valtype_vec(object types, wasm_valtype_vec_t *out) except -1:
@@ -428,7 +442,7 @@ cdef int _valtype_vec(object types, wasm_valtype_vec_t *out) except -1:
         raise MemoryError()
     try:
         for i in range(n):
-            buf[i] = wasm_valtype_new(_wasm_kind(types[i]))
+            buf[i] = _valtype_new(types[i])
         wasm_valtype_vec_new(out, n, buf)  # takes the valtypes
     finally:
         PyMem_Free(buf)
@@ -461,7 +475,7 @@ cdef wasm_memorytype_t *_memorytype_new(object mt) except NULL:
 cdef wasm_globaltype_t *_globaltype_new(object gt) except NULL:
     if not isinstance(gt, GlobalType):
         raise TypeError("expected a GlobalType, got %s" % type(gt).__name__)
-    return wasm_globaltype_new(wasm_valtype_new(_wasm_kind(gt.content)),
+    return wasm_globaltype_new(_valtype_new(gt.content),
                                WB_WASM_VAR if gt.mutable else WB_WASM_CONST)
 
 
@@ -471,7 +485,7 @@ cdef wasm_tabletype_t *_tabletype_new(object tt) except NULL:
         raise TypeError("expected a TableType, got %s" % type(tt).__name__)
     lim.min = tt.minimum
     lim.max = 0xFFFFFFFF if tt.maximum is None else tt.maximum
-    return wasm_tabletype_new(wasm_valtype_new(_wasm_kind(tt.element)), &lim)
+    return wasm_tabletype_new(_valtype_new(tt.element), &lim)
 
 
 # ======================================================================
@@ -528,6 +542,10 @@ cdef int _set_proposals(wasm_config_t *c, object config) except -1:
         wasmtime_config_shared_memory_set(c, config.wasm_threads)
     if config.wasm_reference_types is not None:
         wasmtime_config_wasm_reference_types_set(c, config.wasm_reference_types)
+        if not config.wasm_reference_types:
+            # the engine's component-model-async (on by default, unused here)
+            # needs reference types: without this the engine aborts
+            wasmtime_config_wasm_component_model_async_set(c, False)
     if config.wasm_function_references is not None:
         wasmtime_config_wasm_function_references_set(c, config.wasm_function_references)
     if config.wasm_gc is not None:
@@ -834,6 +852,16 @@ cdef class Store:
     def wasi_stderr(self):
         """What WASI programs wrote to stderr, when the WasiConfig captures it; else None."""
         return _capture_bytes(self._stderr)
+
+    @property
+    def wasi_output_truncated(self):
+        """``(stdout, stderr)``: whether a captured stream hit ``WasiConfig.max_output``.
+
+        The first ``max_output`` bytes are kept; the write crossing the limit is
+        cut short and later writes fail in the guest with EIO.
+        """
+        return (self._stdout != NULL and self._stdout.overflowed != 0,
+                self._stderr != NULL and self._stderr.overflowed != 0)
 
     def __repr__(self):
         state = "closed" if self._store == NULL else "open"
@@ -1186,50 +1214,11 @@ cdef class Func:
         exc = sys.exc_info()[1]
         raise type(exc)("%s argument %d: %s" % (self._label(), i + 1, exc)) from None
 
+    def __cinit__(self):
+        self._vectorcall = <vectorcallfunc><void *>_func_vectorcall
+
     def __call__(self, *args):
-        cdef Store store = self.store
-        cdef wasmtime_context_t *ctx = store._ctx
-        cdef wasmtime_val_raw_t small[SMALL]
-        cdef wasmtime_val_raw_t *raw = small
-        cdef Py_ssize_t nargs = PyTuple_GET_SIZE(args), i, n
-        cdef wasmtime_error_t *err
-        cdef wasm_trap_t *trap = NULL
-        if ctx == NULL or store._depth:
-            ctx = store._context()
-        if not self._sig_loaded:
-            self._load_sig(ctx)
-        if nargs != self._nparams:
-            self._arity_error(nargs)
-        if self._has_refs:
-            return self._call_vals(ctx, args)
-        n = self._nparams if self._nparams > self._nresults else self._nresults
-        if n > SMALL:
-            raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
-            if raw == NULL:
-                raise MemoryError()
-        try:
-            for i in range(nargs):
-                try:
-                    _to_raw(self._kinds[i], <object>PyTuple_GET_ITEM(args, i), &raw[i])
-                except (TypeError, OverflowError, ValueError):
-                    self._arg_error(i)
-            store._enter()
-            if store.release_gil:
-                with nogil:
-                    err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
-            else:
-                err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
-            store._depth -= 1
-            if err != NULL or trap != NULL:
-                _raise_call_failure(store, err, trap)
-            if self._nresults == 1:
-                return _from_raw(self._kinds[nargs], raw)
-            if self._nresults == 0:
-                return None
-            return tuple([_from_raw(self._kinds[nargs + i], &raw[i]) for i in range(self._nresults)])
-        finally:
-            if raw != small:
-                PyMem_Free(raw)
+        return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
 
     cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args):
         """The call path for signatures with reference types (rooting needed)."""
@@ -1275,6 +1264,138 @@ cdef class Func:
             self._load_sig(self.store._ctx)
         sig = self._type.signature() if self._type is not None else "(?)"
         return "<wasmbind.Func %s%s>" % (self._name or "", sig)
+
+
+# ---------------------------------------------------------------- call path
+#
+# Calling an export is the hot path: vectorcall straight into _invoke, no
+# tuple; arguments converted by a noexcept fast path for exact ints and floats
+# into a stack array of raw values; the unchecked call; results converted
+# back. Anything unusual (int subclasses, numpy scalars, errors, reference
+# types, long signatures) leaves the fast path.
+
+cdef extern from "Python.h":
+    ctypedef struct _TypeObj "PyTypeObject":
+        Py_ssize_t tp_vectorcall_offset
+        unsigned long tp_flags
+    unsigned long Py_TPFLAGS_HAVE_VECTORCALL
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    long long _fast_as_ll "PyLong_AsLongLongAndOverflow"(object v, int *overflow) noexcept
+
+
+cdef inline int _to_raw_fast(uint8_t kind, object v, wasmtime_val_raw_t *out) noexcept:
+    """0 when ``v`` was converted; 1 when the slow path must handle it."""
+    cdef int overflow = 0
+    cdef long long x
+    if kind == WB_I32:
+        if PyLong_CheckExact(v):
+            if wb_compact_long(v, &x):
+                out.i32 = <int32_t><uint32_t>x
+                return 0
+            x = _fast_as_ll(v, &overflow)
+            if not overflow and -0x80000000 <= x <= 0xFFFFFFFF:
+                out.i32 = <int32_t><uint32_t>x
+                return 0
+    elif kind == WB_F64:
+        if PyFloat_CheckExact(v):
+            out.f64 = PyFloat_AS_DOUBLE(v)
+            return 0
+    elif kind == WB_I64:
+        if PyLong_CheckExact(v):
+            if wb_compact_long(v, &x):
+                out.i64 = x
+                return 0
+            x = _fast_as_ll(v, &overflow)
+            if not overflow:
+                out.i64 = x
+                return 0
+    elif kind == WB_F32:
+        if PyFloat_CheckExact(v):
+            out.f32 = <float>PyFloat_AS_DOUBLE(v)
+            return 0
+    return 1
+
+
+cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) except -1:
+    try:
+        _to_raw(f._kinds[i], v, out)
+    except (TypeError, OverflowError, ValueError):
+        f._arg_error(i)
+    return 0
+
+
+cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames):
+    if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
+        raise TypeError("WebAssembly functions take no keyword arguments")
+    return _invoke(<Func>callable, args, PyVectorcall_NARGS(nargsf))
+
+
+cdef object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
+    cdef Store store = self.store
+    cdef wasmtime_context_t *ctx = store._ctx
+    cdef wasmtime_val_raw_t small[SMALL]
+    cdef wasmtime_val_raw_t *raw
+    cdef Py_ssize_t n
+    if ctx == NULL or store._depth:
+        ctx = store._context()
+    if not self._sig_loaded:
+        self._load_sig(ctx)
+    if nargs != self._nparams:
+        self._arity_error(nargs)
+    if self._has_refs:
+        return self._call_vals(ctx, tuple([<object>args[i] for i in range(nargs)]))
+    n = self._nparams if self._nparams > self._nresults else self._nresults
+    if n <= SMALL:
+        return _invoke_raw(self, store, ctx, args, nargs, small, n)
+    raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
+    if raw == NULL:
+        raise MemoryError()
+    try:
+        return _invoke_raw(self, store, ctx, args, nargs, raw, n)
+    finally:
+        PyMem_Free(raw)
+
+
+cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, PyObject **args,
+                               Py_ssize_t nargs, wasmtime_val_raw_t *raw, Py_ssize_t n):
+    cdef Py_ssize_t i
+    cdef wasmtime_error_t *err
+    cdef wasm_trap_t *trap = NULL
+    for i in range(nargs):
+        if _to_raw_fast(self._kinds[i], <object>args[i], &raw[i]):
+            _to_raw_slow(self, i, <object>args[i], &raw[i])
+    if store._depth == 0:
+        store._owner = PyThread_get_thread_ident()
+    store._depth += 1
+    if store.release_gil:
+        with nogil:
+            err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
+    else:
+        err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
+    store._depth -= 1
+    if err != NULL or trap != NULL:
+        _raise_call_failure(store, err, trap)
+    if self._nresults == 1:
+        return _from_raw(self._kinds[nargs], raw)
+    if self._nresults == 0:
+        return None
+    res = PyTuple_New(self._nresults)
+    for i in range(self._nresults):
+        v = _from_raw(self._kinds[nargs + i], &raw[i])
+        Py_INCREF(v)
+        PyTuple_SET_ITEM(res, i, v)
+    return res
+
+
+# Give Func instances a vectorcall slot (Cython gives extension types' __call__
+# only tp_call, which builds an argument tuple per call).
+cdef int _enable_func_vectorcall() except -1:
+    cdef Func probe = Func.__new__(Func)
+    (<_TypeObj *>Func).tp_vectorcall_offset = <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+    (<_TypeObj *>Func).tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
+    return 0
+
+_enable_func_vectorcall()
 
 
 cdef int _store_host_exception(Store store, object exc) except -1:

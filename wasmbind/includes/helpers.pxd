@@ -9,6 +9,7 @@ cdef extern from "wasmbind_helpers.h" nogil:
     int wb_ticker_add(wasm_engine_t *engine)
     void wb_ticker_remove(wasm_engine_t *engine)
     double wb_monotonic()
+    int wb_compact_long(object v, long long *out) noexcept
 
     ctypedef struct wb_capture_t:
         unsigned char *data

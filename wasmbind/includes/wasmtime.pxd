@@ -61,6 +61,27 @@ cdef extern from "wasmbind_capi.h" nogil:
         wasmtime_extern_kind_t kind
         wasmtime_extern_union_t of
 
+    enum:
+        WB_VALTYPE_I32
+        WB_VALTYPE_V128
+        WB_VALTYPE_REF
+        WB_HEAPTYPE_EXTERN
+        WB_HEAPTYPE_NOEXTERN
+        WB_HEAPTYPE_FUNC
+        WB_HEAPTYPE_CONCRETE_FUNC
+        WB_HEAPTYPE_NOFUNC
+    ctypedef struct wasmtime_heaptype_t:
+        uint8_t kind
+    ctypedef struct wasmtime_reftype_t:
+        bint nullable
+        wasmtime_heaptype_t heaptype
+    ctypedef struct wasmtime_valtype_t:
+        uint8_t kind
+        wasmtime_reftype_t reftype
+    void wasmtime_valtype_new(const wasm_valtype_t *ty, wasmtime_valtype_t *out)
+    void wasmtime_valtype_delete(wasmtime_valtype_t *ty)
+    wasm_valtype_t *wasmtime_wasm_valtype_v128()
+
     ctypedef struct wasmtime_externref_t:
         uint64_t store_id
     ctypedef uint8_t wasmtime_v128[16]
@@ -116,6 +137,7 @@ cdef extern from "wasmbind_capi.h" nogil:
     void wasmtime_config_shared_memory_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_tail_call_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_reference_types_set(wasm_config_t *c, bint v)
+    void wasmtime_config_wasm_component_model_async_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_function_references_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_gc_set(wasm_config_t *c, bint v)
     void wasmtime_config_wasm_simd_set(wasm_config_t *c, bint v)
