@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs wasmbind with the benchmark extras into a virtual environment and
+# runs the main job, `python -m wasmbind bench`, writing the markdown table and
+# the PNG chart to bench-results/.
+# Usage: bash scripts/bench.sh [bench arguments, e.g. --quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${WASMBIND_VENV:-.venv}"
+PY="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "== creating $VENV"
+    "$PY" -m venv "$VENV"
+fi
+echo "== installing wasmbind[bench] into $VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q ".[bench]"
+
+mkdir -p bench-results
+# Run from bench-results/ so that `-m` imports the installed package, not the
+# source tree (which has no compiled extension).
+cd bench-results
+exec "../$VENV/bin/python" -m wasmbind bench --out . "$@"
