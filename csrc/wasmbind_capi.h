@@ -362,6 +362,8 @@ WB_IMPORT void wasmtime_val_unroot(wasmtime_val_t *val);
 WB_IMPORT wasmtime_error_t *wasmtime_instance_new(wasmtime_context_t *store, const wasmtime_module_t *module,
                                                   const wasmtime_extern_t *imports, size_t nimports,
                                                   wasmtime_instance_t *instance, wasm_trap_t **trap);
+WB_IMPORT bool wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance,
+                                            const char *name, size_t name_len, wasmtime_extern_t *item);
 WB_IMPORT bool wasmtime_instance_export_nth(wasmtime_context_t *store, const wasmtime_instance_t *instance,
                                             size_t index, char **name, size_t *name_len,
                                             wasmtime_extern_t *item);

@@ -49,6 +49,7 @@ cdef class Module:
     cdef readonly Engine engine
     cdef object _imports
     cdef object _exports
+    cdef tuple _export_names
 
     @staticmethod
     cdef Module _from_ptr(Engine engine, wasmtime_module_t *m)

@@ -791,6 +791,9 @@ cdef class Store:
         self._deadline = wb_monotonic() + seconds
         if self._deadline == 0:
             self._deadline = 1e-9
+        # check at the next epoch check instead of the next tick: a deadline that
+        # has already passed then stops even a call shorter than one tick
+        wasmtime_context_set_epoch_deadline(self._ctx, 0)
 
     @property
     def timeout(self):
@@ -2176,63 +2179,86 @@ cdef class Table:
 
 cdef class Exports:
     """An instance's exports: ``exports.add``, ``exports["add"]``, ``"add" in exports``,
-    iteration over names, ``len``. A missing name raises KeyError / AttributeError."""
+    iteration over names (in the module's order), ``len``. A missing name raises
+    KeyError / AttributeError naming it. Items are looked up in the engine on
+    first use and kept, so ``exports.add`` is the same Func every time."""
+    cdef Store _store
+    cdef wasmtime_instance_t _instance
+    cdef tuple _names
     cdef dict _items
 
     def __cinit__(self):
         self._items = {}
 
-    def __getitem__(self, name):
+    cdef object _lookup(self, object name, object missing):
+        cdef wasmtime_extern_t item
         try:
             return self._items[name]
-        except KeyError:
-            raise KeyError("no export named %r (exports: %s)" % (name, ", ".join(self._items) or "none")) from None
+        except (KeyError, TypeError):
+            pass
+        if not isinstance(name, str) or name not in self._names:
+            return missing
+        ctx = self._store._context()
+        b = (<str>name).encode("utf-8")
+        if not wasmtime_instance_export_get(self._store._ctx, &self._instance, b, len(b), &item):
+            return missing
+        v = _wrap_extern(self._store, &item, name)
+        self._items[name] = v
+        return v
+
+    cdef str _missing(self, name):
+        return "no export named %r (exports: %s)" % (name, ", ".join(self._names) or "none")
+
+    def __getitem__(self, name):
+        v = self._lookup(name, _MISSING)
+        if v is _MISSING:
+            raise KeyError(self._missing(name))
+        return v
 
     def __getattr__(self, name):
-        try:
-            return self._items[name]
-        except KeyError:
-            raise AttributeError("no export named %r (exports: %s)"
-                                 % (name, ", ".join(self._items) or "none")) from None
+        v = self._lookup(name, _MISSING)
+        if v is _MISSING:
+            raise AttributeError(self._missing(name))
+        return v
 
     def __contains__(self, name):
-        return name in self._items
+        return name in self._names
 
     def __iter__(self):
-        return iter(list(self._items))
+        return iter(self._names)
 
     def __len__(self):
-        return len(self._items)
+        return len(self._names)
 
     def get(self, name, default=None):
-        return self._items.get(name, default)
+        return self._lookup(name, default)
 
     def keys(self):
-        return list(self._items.keys())
+        return list(self._names)
 
     def values(self):
-        return list(self._items.values())
+        return [self[n] for n in self._names]
 
     def items(self):
-        return list(self._items.items())
+        return [(n, self[n]) for n in self._names]
 
     def __dir__(self):
-        return list(self._items) + ["get", "keys", "values", "items"]
+        return list(self._names) + ["get", "keys", "values", "items"]
 
     def __repr__(self):
-        return "<wasmbind.Exports %s>" % ", ".join(self._items)
+        return "<wasmbind.Exports %s>" % ", ".join(self._names)
 
 
-cdef Exports _collect_exports(Store store, wasmtime_instance_t *inst):
+_MISSING = object()
+
+
+cdef Exports _collect_exports(Store store, Module module, wasmtime_instance_t *inst):
     cdef Exports ex = Exports.__new__(Exports)
-    cdef wasmtime_context_t *ctx = store._context()
-    cdef size_t i = 0, n
-    cdef char *name
-    cdef wasmtime_extern_t item
-    while wasmtime_instance_export_nth(ctx, inst, i, &name, &n, &item):
-        key = name[:n].decode("utf-8", "replace")
-        ex._items[key] = _wrap_extern(store, &item, key)
-        i += 1
+    if module._export_names is None:
+        module._export_names = tuple([e.name for e in module.exports])
+    ex._store = store
+    ex._instance = inst[0]
+    ex._names = module._export_names
     return ex
 
 
@@ -2271,7 +2297,7 @@ cdef class Instance:
             PyMem_Free(ext)
         self.store = store
         self.module = module
-        self.exports = _collect_exports(store, &self._instance)
+        self.exports = _collect_exports(store, module, &self._instance)
 
     @staticmethod
     cdef Instance _make(Store store, Module module, wasmtime_instance_t *inst):
@@ -2279,7 +2305,7 @@ cdef class Instance:
         self.store = store
         self.module = module
         self._instance = inst[0]
-        self.exports = _collect_exports(store, inst)
+        self.exports = _collect_exports(store, module, inst)
         return self
 
     def __repr__(self):

@@ -215,6 +215,8 @@ cdef extern from "wasmbind_capi.h" nogil:
     wasmtime_error_t *wasmtime_instance_new(wasmtime_context_t *store, const wasmtime_module_t *module,
                                             const wasmtime_extern_t *imports, size_t nimports,
                                             wasmtime_instance_t *instance, wasm_trap_t **trap)
+    bint wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance,
+                                      const char *name, size_t name_len, wasmtime_extern_t *item)
     bint wasmtime_instance_export_nth(wasmtime_context_t *store, const wasmtime_instance_t *instance,
                                       size_t index, char **name, size_t *name_len, wasmtime_extern_t *item)
     void wasmtime_extern_delete(wasmtime_extern_t *val)
