@@ -266,13 +266,31 @@ typedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtim
 typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
                                              wasmtime_update_deadline_kind_t *);
 
+/* Per-store state the engine hands back to wasmbind's callbacks (the store's
+ * data pointer): readable without the GIL. */
+typedef struct {
+    PyObject *store;          /* borrowed: the Store object owns this struct */
+    double deadline;          /* wb_monotonic() time at which calls stop; 0 for none */
+    int interrupted;          /* the last call was stopped by the deadline */
+    int release_gil;          /* calls in this store run without the GIL */
+    double next_signal_check; /* release_gil calls: next time to run signal handlers */
+} wb_store_state_t;
+
+/* Identity of the main thread, the only one where Python runs signal handlers. */
+static unsigned long wb_main_thread;
+
 static wb_raw_body_t wb_raw_body;
 static wb_val_body_t wb_val_body;
 static wb_epoch_body_t wb_epoch_body;
 
+static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
+    wb_store_state_t *st = (wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller));
+    return !st->release_gil;
+}
+
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
                                            size_t n) {
-    if (PyGILState_Check())
+    if (wb_caller_has_gil(caller))
         return wb_raw_body(env, caller, v, n);
     PyGILState_STATE st = PyGILState_Ensure();
     wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
@@ -282,7 +300,7 @@ static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller,
 
 static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
                                       size_t nargs, wasmtime_val_t *results, size_t nresults) {
-    if (PyGILState_Check())
+    if (wb_caller_has_gil(caller))
         return wb_val_body(env, caller, args, nargs, results, nresults);
     PyGILState_STATE st = PyGILState_Ensure();
     wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
@@ -290,13 +308,33 @@ static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, cons
     return r;
 }
 
+#define WB_SIGNAL_CHECK_SECONDS 0.05
+
+/* Runs at every epoch tick while Wasm runs in a store. The deadline is checked
+ * here, without the GIL. Calls holding the GIL go on to the body (signal
+ * handlers, handing the GIL to other threads). Calls that released it take it
+ * back only on the main thread, the one where signal handlers run, and at most
+ * every WB_SIGNAL_CHECK_SECONDS: elsewhere Wasm never waits for the GIL. */
 static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                         wasmtime_update_deadline_kind_t *kind) {
-    if (PyGILState_Check())
-        return wb_epoch_body(ctx, data, delta, kind);
-    PyGILState_STATE st = PyGILState_Ensure();
-    wasmtime_error_t *r = wb_epoch_body(ctx, data, delta, kind);
-    PyGILState_Release(st);
+    wb_store_state_t *st = (wb_store_state_t *)data;
+    *delta = 1;
+    *kind = WB_UPDATE_DEADLINE_CONTINUE;
+    if (st->deadline != 0 && wb_monotonic() >= st->deadline) {
+        st->interrupted = 1;
+        return wasmtime_error_new("wasm execution interrupted: deadline passed");
+    }
+    if (!st->release_gil)
+        return wb_epoch_body(ctx, st->store, delta, kind);
+    if (PyThread_get_thread_ident() != wb_main_thread)
+        return NULL;
+    double now = wb_monotonic();
+    if (now < st->next_signal_check)
+        return NULL;
+    st->next_signal_check = now + WB_SIGNAL_CHECK_SECONDS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
+    PyGILState_Release(g);
     return r;
 }
 

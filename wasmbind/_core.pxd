@@ -2,7 +2,7 @@
 from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport *
 from wasmbind.includes.wasmtime cimport *
-from wasmbind.includes.helpers cimport wb_capture_t
+from wasmbind.includes.helpers cimport wb_capture_t, wb_store_state_t
 from cpython.object cimport PyObject
 
 cdef extern from "Python.h":
@@ -23,7 +23,9 @@ cdef class Store:
     cdef wasmtime_store_t *_store
     cdef wasmtime_context_t *_ctx
     cdef readonly Engine engine
-    cdef public bint release_gil
+    # deadline, interrupt flag and GIL mode, read by the engine's callbacks
+    # (this struct is the store's data pointer)
+    cdef wb_store_state_t _state
     # a host-callback or signal-handler exception waiting to be re-raised
     cdef object _pending
     # thread running a call in this store, and how deep the calls nest
@@ -31,9 +33,6 @@ cdef class Store:
     cdef int _depth
     # buffer views of this store's memories that are still alive
     cdef Py_ssize_t _exports
-    # absolute wb_monotonic() deadline, 0 for none; why the last call was cut
-    cdef double _deadline
-    cdef int _interrupted
     cdef list _hostfuncs
     cdef object _limits
     cdef wb_capture_t *_stdout

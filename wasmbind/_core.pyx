@@ -156,9 +156,9 @@ cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *tr
     cdef int status
     cdef wasm_frame_vec_t trace
     pending = store._pending
-    interrupted = store._interrupted
+    interrupted = store._state.interrupted
     store._pending = None
-    store._interrupted = 0
+    store._state.interrupted = 0
     if pending is not None:
         if trap != NULL:
             wasm_trap_delete(trap)
@@ -191,7 +191,7 @@ cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *tr
 
 cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) except -1:
     """Instantiation failed: a trap in the start function, or a link error."""
-    if store._pending is not None or trap != NULL or store._interrupted:
+    if store._pending is not None or trap != NULL or store._state.interrupted:
         return _raise_call_failure(store, err, trap)
     cdef int status
     if wasmtime_error_exit_status(err, &status):
@@ -665,14 +665,15 @@ cdef class Store:
         if self._store != NULL:
             raise WasmError("Store is already initialized")
         self.engine = _engine_arg(engine)
-        self.release_gil = release_gil
-        self._store = wasmtime_store_new(self.engine._engine(), <void *>self, NULL)
+        self._state.store = <PyObject *>self
+        self._state.release_gil = release_gil
+        self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
         if self._store == NULL:
             raise WasmError("the engine could not create a store")
         self._ctx = wasmtime_store_context(self._store)
         if self.engine._epoch:
             wasmtime_context_set_epoch_deadline(self._ctx, 1)
-            wasmtime_store_epoch_deadline_callback(self._store, wb_epoch_entry, <void *>self, NULL)
+            wasmtime_store_epoch_deadline_callback(self._store, wb_epoch_entry, <void *>&self._state, NULL)
 
     def __dealloc__(self):
         if self._store != NULL:
@@ -699,6 +700,17 @@ cdef class Store:
             self._owner = PyThread_get_thread_ident()
         self._depth += 1
         return 0
+
+    @property
+    def release_gil(self):
+        """Whether calls into this store release the GIL for their whole duration."""
+        return bool(self._state.release_gil)
+
+    @release_gil.setter
+    def release_gil(self, bint value):
+        if self._depth:
+            raise WasmError("cannot change release_gil while a call into the store is running")
+        self._state.release_gil = value
 
     def close(self):
         """Free the store and everything in it. Idempotent.
@@ -781,16 +793,16 @@ cdef class Store:
         """
         self._context()
         if seconds is None:
-            self._deadline = 0
+            self._state.deadline = 0
             return
         if not self.engine._epoch:
             raise WasmError("deadlines need an Engine with Config(epoch_interruption=True)")
         seconds = float(seconds)
         if not seconds >= 0:
             raise ValueError("timeout must be a non-negative number of seconds")
-        self._deadline = wb_monotonic() + seconds
-        if self._deadline == 0:
-            self._deadline = 1e-9
+        self._state.deadline = wb_monotonic() + seconds
+        if self._state.deadline == 0:
+            self._state.deadline = 1e-9
         # check at the next epoch check instead of the next tick: a deadline that
         # has already passed then stops even a call shorter than one tick
         wasmtime_context_set_epoch_deadline(self._ctx, 0)
@@ -798,9 +810,9 @@ cdef class Store:
     @property
     def timeout(self):
         """Seconds left before the deadline, or None."""
-        if self._deadline == 0:
+        if self._state.deadline == 0:
             return None
-        return max(0.0, self._deadline - wb_monotonic())
+        return max(0.0, self._state.deadline - wb_monotonic())
 
     def deadline(self, seconds):
         """``with store.deadline(seconds):`` sets a deadline for the block only."""
@@ -887,31 +899,27 @@ cdef class _Deadline:
         self.seconds = seconds
 
     def __enter__(self):
-        self.saved = self.store._deadline
+        self.saved = self.store._state.deadline
         self.store.set_timeout(self.seconds)
         return self.store
 
     def __exit__(self, *exc):
-        self.store._deadline = self.saved
+        self.store._state.deadline = self.saved
         return False
 
 
 cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                    wasmtime_update_deadline_kind_t *kind) noexcept:
-    """Runs every epoch tick while Wasm runs in a store: deadline, signals, GIL."""
+    """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers, and
+    hand the GIL to other threads when the call holds it."""
     cdef Store store = <Store>data
     cdef PyThreadState *ts
-    delta[0] = 1
-    kind[0] = WB_UPDATE_DEADLINE_CONTINUE
-    if store._deadline != 0 and wb_monotonic() >= store._deadline:
-        store._interrupted = 1
-        return wasmtime_error_new(b"wasm execution interrupted: deadline passed")
     try:
         PyErr_CheckSignals()
     except BaseException as exc:
         store._pending = exc
         return wasmtime_error_new(b"wasm execution interrupted by a Python signal handler")
-    if not store.release_gil:
+    if not store._state.release_gil:
         # let other Python threads run while this call holds the GIL
         ts = PyEval_SaveThread()
         PyEval_RestoreThread(ts)
@@ -1256,7 +1264,7 @@ cdef class Func:
                 except (TypeError, OverflowError, ValueError):
                     self._arg_error(i)
             store._enter()
-            if store.release_gil:
+            if store._state.release_gil:
                 with nogil:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
             else:
@@ -1385,7 +1393,7 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     if store._depth == 0:
         store._owner = PyThread_get_thread_ident()
     store._depth += 1
-    if store.release_gil:
+    if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
     else:
@@ -1527,7 +1535,7 @@ cdef object _map(Func f, tuple arrays, object out):
         if store._depth == 0:
             store._owner = PyThread_get_thread_ident()
         store._depth += 1
-        if store.release_gil:
+        if store._state.release_gil:
             with nogil:
                 failed_at = _map_loop(ctx, &f._func, np, nr, n, kinds, ptrs, scalars, raw, &err, &trap)
         else:
@@ -1632,7 +1640,7 @@ cdef wasmtime_error_t *_host_raw_body(void *env, wasmtime_caller_t *caller, wasm
                                       size_t n) noexcept:
     """Trampoline of host functions with numeric signatures (the fast path)."""
     cdef _HostFunc hf = <_HostFunc>env
-    cdef Store store = <Store>wasmtime_context_get_data(wasmtime_caller_context(caller))
+    cdef Store store = <Store>(<wb_store_state_t *>wasmtime_context_get_data(wasmtime_caller_context(caller))).store
     cdef PyObject *small[SMALL + 1]
     cdef PyObject **argv = small
     cdef Py_ssize_t np = hf.nparams, i, off = 1 if hf.access_caller else 0, made = 0
@@ -1679,7 +1687,7 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
     """Trampoline of host functions whose signatures have reference types."""
     cdef _HostFunc hf = <_HostFunc>env
     cdef wasmtime_context_t *ctx = wasmtime_caller_context(caller)
-    cdef Store store = <Store>wasmtime_context_get_data(ctx)
+    cdef Store store = <Store>(<wb_store_state_t *>wasmtime_context_get_data(ctx)).store
     cdef Caller c = None
     cdef object outs
     cdef size_t i
@@ -1702,6 +1710,7 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
     return NULL
 
 
+wb_main_thread = threading.main_thread().ident
 wb_raw_body = <wb_raw_body_t>_host_raw_body
 wb_val_body = <wb_val_body_t>_host_val_body
 wb_epoch_body = <wb_epoch_body_t>_epoch_body

@@ -1,4 +1,5 @@
 # Declarations of wasmbind's own C helpers (csrc/wasmbind_helpers.h).
+from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 from wasmbind.includes.wasm cimport wasm_engine_t, wasm_trap_t
 from wasmbind.includes.wasmtime cimport *
@@ -21,6 +22,14 @@ cdef extern from "wasmbind_helpers.h" nogil:
     void wb_capture_decref(wb_capture_t *c)
     void wb_capture_finalize(void *p)
     Py_ssize_t wb_capture_write(void *p, const unsigned char *buf, size_t n)
+
+    ctypedef struct wb_store_state_t:
+        PyObject *store
+        double deadline
+        int interrupted
+        int release_gil
+        double next_signal_check
+    unsigned long wb_main_thread
 
     ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t)
     ctypedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
