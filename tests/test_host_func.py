@@ -1,0 +1,264 @@
+"""Host functions: Python callables called from Wasm, Caller, exceptions."""
+
+import sys
+import traceback
+
+import pytest
+
+import wasmbind
+from wasmbind import Caller, Func, FuncType, Instance, Module, Trap
+
+GREET = """(module
+  (import "env" "log" (func $log (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from wasm")
+  (func (export "run") (result i32) (call $log (i32.const 16) (i32.const 15)))
+)"""
+
+
+def test_caller_reads_guest_string(store, engine):
+    seen = []
+
+    def log(caller, ptr, length):
+        assert isinstance(caller, Caller)
+        assert caller.store is store
+        mem = caller["memory"]
+        assert mem is not None
+        seen.append(mem.read(ptr, length).decode())
+        seen.append(bytes(caller.exports.memory[ptr:ptr + 5]))
+        assert "memory" in caller and "nope" not in caller
+        assert caller.get("nope") is None
+        return length * 2
+
+    f = Func(store, FuncType(["i32", "i32"], ["i32"]), log, access_caller=True)
+    inst = Instance(store, Module(engine, GREET), [f])
+    assert inst.exports.run() == 30
+    assert seen == ["hello from wasm", b"hello"]
+
+
+def test_caller_missing_export_and_expiry(store, engine):
+    kept = []
+
+    def log(caller, ptr, length):
+        kept.append(caller)
+        with pytest.raises(KeyError, match="nope"):
+            caller["nope"]
+        with pytest.raises(AttributeError, match="nope"):
+            caller.exports.nope
+        with pytest.raises(TypeError):
+            caller.get(5)
+        return 0
+
+    inst = Instance(store, Module(engine, GREET),
+                    [Func(store, FuncType(["i32", "i32"], ["i32"]), log, access_caller=True)])
+    inst.exports.run()
+    assert "expired" in repr(kept[0])
+    with pytest.raises(wasmbind.WasmError):
+        kept[0].get("memory")
+    with pytest.raises(TypeError):
+        Caller()
+
+
+def test_caller_with_ref_signature(store, engine):
+    got = []
+
+    def host(caller, ref):
+        got.append((caller["memory"].size, ref))
+        return ref
+
+    m = Module(engine, '(module (import "m" "h" (func $h (param externref) (result externref)))'
+                       ' (memory (export "memory") 2)'
+                       ' (func (export "f") (param externref) (result externref) local.get 0 call $h))')
+    f = Func(store, FuncType(["externref"], ["externref"]), host, access_caller=True)
+    inst = Instance(store, m, [f])
+    o = object()
+    assert inst.exports.f(o) is o
+    assert got == [(2, o)]
+
+
+def test_host_receives_values(store, engine):
+    got = []
+    m = Module(engine, '(module (import "m" "h" (func $h (param i32 i64 f32 f64)))'
+                       ' (func (export "f") (call $h (i32.const -1) (i64.const -9) (f32.const 1.5) (f64.const 2.5))))')
+    Instance(store, m, [lambda *a: got.append(a)]).exports.f()
+    assert got == [(-1, -9, 1.5, 2.5)]
+
+
+def test_host_multi_results(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h (result i32 f64)))'
+                       ' (func (export "f") (result i32 f64) call $h))')
+    f = Instance(store, m, [lambda: (3, 4.5)]).exports.f
+    assert f() == (3, 4.5)
+    f2 = Instance(store, m, [lambda: [5, 6]]).exports.f
+    assert f2() == (5, 6.0)
+
+
+def test_direct_call_of_host_func(store):
+    f = Func(store, FuncType(["i32", "i32"], ["i32"]), lambda a, b: a - b)
+    assert f(10, 3) == 7
+    assert f.type == FuncType(["i32", "i32"], ["i32"])
+    assert f.name == "<lambda>"
+    g = Func(store, FuncType(["externref"], ["externref"]), lambda x: x)
+    o = object()
+    assert g(o) is o
+
+
+def _call_raises(store, engine, fn, sig=FuncType([], [])):
+    m = Module(engine, '(module (import "m" "h" (func $h)) (func (export "f") call $h))')
+    inst = Instance(store, m, [Func(store, sig, fn)])
+    return inst.exports.f
+
+
+@pytest.mark.parametrize("exc", [ValueError("boom"), KeyboardInterrupt(), SystemExit(3), GeneratorExit()])
+def test_exception_comes_out_as_same_object(store, engine, exc):
+    def raiser():
+        raise exc
+
+    f = _call_raises(store, engine, raiser)
+    with pytest.raises(BaseException) as info:
+        f()
+    assert info.value is exc
+    tb = "".join(traceback.format_tb(info.value.__traceback__))
+    assert "raiser" in tb  # the host function's frame is in the traceback
+    # the store is usable afterwards, and the exception is not raised again
+    with pytest.raises(BaseException) as again:
+        f()
+    assert again.value is exc
+
+
+def test_exception_with_ref_signature(store, engine):
+    err = LookupError("x")
+
+    def h(ref):
+        raise err
+
+    m = Module(engine, '(module (import "m" "h" (func $h (param externref)))'
+                       ' (func (export "f") (param externref) local.get 0 call $h))')
+    inst = Instance(store, m, [Func(store, FuncType(["externref"], []), h)])
+    with pytest.raises(LookupError) as info:
+        inst.exports.f(None)
+    assert info.value is err
+
+
+def test_store_usable_after_host_exception(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h (param i32) (result i32)))'
+                       ' (func (export "f") (param i32) (result i32) local.get 0 call $h))')
+
+    def h(x):
+        if x < 0:
+            raise ValueError(x)
+        return x + 1
+
+    f = Instance(store, m, [h]).exports.f
+    with pytest.raises(ValueError):
+        f(-1)
+    assert f(1) == 2
+    with pytest.raises(ValueError):
+        f(-2)
+    assert f(5) == 6
+
+
+NESTED = """(module
+  (import "m" "host" (func $host (param i32) (result i32)))
+  (func (export "down") (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub call $host i32.const 1 i32.add end)
+)"""
+
+
+def test_nested_wasm_host_wasm(store, engine):
+    depth = []
+    holder = {}
+
+    def host(n):
+        depth.append(n)
+        return holder["down"](n)
+
+    inst = Instance(store, Module(engine, NESTED), [host])
+    holder["down"] = inst.exports.down
+    assert inst.exports.down(10) == 10
+    assert depth == list(range(9, -1, -1))
+
+
+def test_nested_exception_propagates_through_all_levels(store, engine):
+    holder = {}
+    err = ArithmeticError("deep")
+
+    def host(n):
+        if n == 3:
+            raise err
+        return holder["down"](n)
+
+    inst = Instance(store, Module(engine, NESTED), [host])
+    holder["down"] = inst.exports.down
+    with pytest.raises(ArithmeticError) as info:
+        inst.exports.down(8)
+    assert info.value is err
+    assert inst.exports.down(2) == 2  # store still fine
+
+
+def test_nested_trap_inside_host_call(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h))'
+                       ' (func (export "bad") unreachable)'
+                       ' (func (export "f") call $h))')
+    holder = {}
+
+    def h():
+        holder["bad"]()
+
+    inst = Instance(store, m, [h])
+    holder["bad"] = inst.exports.bad
+    with pytest.raises(Trap) as info:
+        inst.exports.f()
+    assert info.value.code == wasmbind.TrapCode.UNREACHABLE
+
+
+@pytest.mark.parametrize("result, exc", [
+    ("str", TypeError), (None, TypeError), (2**40, OverflowError), (1.5, TypeError),
+])
+def test_host_returns_wrong_type(store, engine, result, exc):
+    m = Module(engine, '(module (import "m" "h" (func $h (result i32))) (func (export "f") (result i32) call $h))')
+    f = Instance(store, m, [lambda: result]).exports.f
+    with pytest.raises(exc):
+        f()
+    assert Instance(store, m, [lambda: 1]).exports.f() == 1
+
+
+@pytest.mark.parametrize("result", [(1,), (1, 2, 3), 5, None, "ab"])
+def test_host_returns_wrong_arity(store, engine, result):
+    m = Module(engine, '(module (import "m" "h" (func $h (result i32 i32)))'
+                       ' (func (export "f") (result i32 i32) call $h))')
+    f = Instance(store, m, [lambda: result]).exports.f
+    with pytest.raises(TypeError, match="tuple of 2"):
+        f()
+
+
+def test_host_wrong_ref_result(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h (result funcref)))'
+                       ' (func (export "f") (result funcref) call $h))')
+    f = Instance(store, m, [lambda: "not a func"]).exports.f
+    with pytest.raises(TypeError, match="funcref"):
+        f()
+
+
+def test_host_called_with_wrong_python_arity(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h (param i32))) (func (export "f") (call $h (i32.const 1))))')
+    f = Instance(store, m, [lambda: None]).exports.f
+    with pytest.raises(TypeError):
+        f()
+
+
+def test_host_result_ignored_when_no_results(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h)) (func (export "f") call $h))')
+    assert Instance(store, m, [lambda: "ignored"]).exports.f() is None
+
+
+def test_host_func_returning_funcref(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h (result funcref)))'
+                       ' (type $t (func (result i32)))'
+                       ' (table 1 funcref)'
+                       ' (func (export "f") (result i32) i32.const 0 call $h table.set'
+                       '   i32.const 0 call_indirect (type $t)))')
+    target = Func(store, FuncType([], ["i32"]), lambda: 99)
+    assert Instance(store, m, [lambda: target]).exports.f() == 99

@@ -1,0 +1,214 @@
+"""Instance: imports (sequence and mapping), link errors, start traps, exports."""
+
+import pytest
+
+import wasmbind
+from wasmbind import (Func, FuncType, Global, GlobalType, Instance, LinkError, Memory, MemoryType,
+                      Module, Store, Table, TableType, Trap, TrapCode)
+
+IMPORTS = """(module
+  (import "env" "add" (func $add (param i32 i32) (result i32)))
+  (import "env" "mem" (memory 1))
+  (import "env" "g" (global $g i32))
+  (import "env" "t" (table 1 funcref))
+  (func (export "run") (param i32) (result i32)
+    (call $add (local.get 0) (global.get $g)))
+  (func (export "peek") (result i32) (i32.load8_u (i32.const 10)))
+)"""
+
+
+def _externs(store):
+    add = Func(store, FuncType(["i32", "i32"], ["i32"]), lambda a, b: a + b)
+    mem = Memory(store, MemoryType(1))
+    g = Global(store, GlobalType("i32", False), 100)
+    t = Table(store, TableType("funcref", 1))
+    return add, mem, g, t
+
+
+def test_imports_as_sequence(store, engine):
+    add, mem, g, t = _externs(store)
+    mem[10] = 77
+    inst = Instance(store, Module(engine, IMPORTS), [add, mem, g, t])
+    assert inst.exports.run(5) == 105
+    assert inst.exports.peek() == 77
+    assert inst.store is store
+    assert isinstance(inst.module, Module)
+
+
+def test_imports_as_mapping_with_plain_callable(store, engine):
+    _, mem, g, t = _externs(store)
+    calls = []
+
+    def add(a, b):
+        calls.append((a, b))
+        return a * 1000 + b
+
+    inst = Instance(store, Module(engine, IMPORTS), {"env": {"add": add, "mem": mem, "g": g, "t": t}})
+    assert inst.exports.run(3) == 3100
+    assert calls == [(3, 100)]
+
+
+def test_plain_callable_typed_from_declaration(store, engine):
+    m = Module(engine, '(module (import "m" "f" (func $f (param i64 f64) (result f32)))'
+                       ' (func (export "go") (result f32) (call $f (i64.const -5) (f64.const 2.5))))')
+    got = []
+    inst = Instance(store, m, [lambda a, b: got.append((a, b)) or 1.25])
+    assert inst.exports.go() == 1.25
+    assert got == [(-5, 2.5)]
+    assert type(got[0][0]) is int and type(got[0][1]) is float
+
+
+def test_plain_callable_in_sequence(store, engine):
+    m = Module(engine, '(module (import "" "f" (func $f (result i32))) (func (export "g") (result i32) call $f))')
+    assert Instance(store, m, (lambda: 9,)).exports.g() == 9
+
+
+def test_missing_import_mapping(store, engine):
+    add, mem, g, t = _externs(store)
+    with pytest.raises(LinkError, match="env::g"):
+        Instance(store, Module(engine, IMPORTS), {"env": {"add": add, "mem": mem, "t": t}})
+    with pytest.raises(LinkError, match="env"):
+        Instance(store, Module(engine, IMPORTS), {})
+
+
+def test_wrong_import_count(store, engine):
+    add, mem, g, t = _externs(store)
+    with pytest.raises(LinkError, match="4 import"):
+        Instance(store, Module(engine, IMPORTS), [add, mem])
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS), [add, mem, g, t, g])
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS))
+
+
+def test_mismatched_import_types(store, engine):
+    add, mem, g, t = _externs(store)
+    # memory where the function should be
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS), [mem, mem, g, t])
+    # function of the wrong signature
+    wrong = Func(store, FuncType(["i32"], ["i32"]), lambda a: a)
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS), [wrong, mem, g, t])
+    # global of the wrong type
+    g64 = Global(store, GlobalType("i64", False), 1)
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS), [add, mem, g64, t])
+    # callable for a non-function import
+    with pytest.raises(LinkError):
+        Instance(store, Module(engine, IMPORTS), [add, lambda: 0, g, t])
+
+
+def test_bad_import_values(store, engine):
+    add, mem, g, t = _externs(store)
+    with pytest.raises(TypeError):
+        Instance(store, Module(engine, IMPORTS), [add, mem, 5, t])
+    with pytest.raises(TypeError):
+        Instance(store, Module(engine, IMPORTS), "abcd")
+
+
+def test_import_from_other_store(store, engine):
+    other = Store(engine)
+    add, mem, g, t = _externs(other)
+    with pytest.raises(ValueError):
+        Instance(store, Module(engine, IMPORTS), [add, mem, g, t])
+
+
+def test_start_function_trap(store, engine):
+    m = Module(engine, '(module (func $s unreachable) (start $s))')
+    with pytest.raises(Trap) as info:
+        Instance(store, m)
+    assert info.value.code == TrapCode.UNREACHABLE
+    assert not isinstance(info.value, LinkError)
+
+
+def test_start_function_host_exception(store, engine):
+    m = Module(engine, '(module (import "m" "h" (func $h)) (start $h))')
+    err = RuntimeError("from start")
+
+    def h():
+        raise err
+
+    with pytest.raises(RuntimeError) as info:
+        Instance(store, m, [h])
+    assert info.value is err
+
+
+def test_start_function_runs(store, engine):
+    m = Module(engine, '(module (global $g (export "g") (mut i32) (i32.const 0))'
+                       ' (func $s (global.set $g (i32.const 42))) (start $s))')
+    assert Instance(store, m).exports.g.value == 42
+
+
+EXPORTS = """(module
+  (func (export "f") (result i32) i32.const 1)
+  (memory (export "memory") 1)
+  (global (export "g") i32 (i32.const 2))
+  (table (export "t") 1 funcref)
+)"""
+
+
+def test_exports_access(make):
+    ex = make(EXPORTS).exports
+    assert isinstance(ex.f, Func)
+    assert isinstance(ex["memory"], Memory)
+    assert isinstance(ex.g, Global)
+    assert isinstance(ex["t"], Table)
+    assert ex.f is ex["f"]
+    assert "f" in ex and "nope" not in ex
+    assert list(ex) == ["f", "memory", "g", "t"]
+    assert len(ex) == 4
+    assert ex.keys() == ["f", "memory", "g", "t"]
+    assert [type(v) for v in ex.values()] == [Func, Memory, Global, Table]
+    assert ex.items()[0] == ("f", ex.f)
+    assert ex.get("nope") is None and ex.get("nope", 3) == 3
+    assert "memory" in dir(ex)
+    assert ex.f.name == "f"
+    assert ex.f() == 1
+    assert "f" in repr(ex)
+
+
+def test_missing_export_names_it(make):
+    ex = make(EXPORTS).exports
+    with pytest.raises(KeyError) as info:
+        ex["nope"]
+    assert "nope" in str(info.value)
+    with pytest.raises(AttributeError) as info2:
+        ex.nope
+    assert "nope" in str(info2.value)
+    assert not hasattr(ex, "missing_thing")
+
+
+def test_no_exports(make):
+    ex = make("(module)").exports
+    assert len(ex) == 0 and list(ex) == []
+    with pytest.raises(KeyError, match="none"):
+        ex["x"]
+
+
+def test_instantiate_helper():
+    inst = wasmbind.instantiate('(module (import "a" "b" (func $b (result i32)))'
+                                ' (func (export "c") (result i32) call $b))', {"a": {"b": lambda: 11}})
+    assert inst.exports.c() == 11
+    m = Module(None, '(module (func (export "x") (result i32) i32.const 4))')
+    assert wasmbind.instantiate(m).exports.x() == 4
+
+
+def test_instance_repr_and_reinit(make, store):
+    inst = make(EXPORTS)
+    assert "memory" in repr(inst)
+    with pytest.raises(wasmbind.WasmError):
+        inst.__init__(store, inst.module)
+
+
+def test_unicode_names(make):
+    inst = make('(module (func (export "héllo✓") (result i32) i32.const 5))')
+    assert inst.exports["héllo✓"]() == 5
+
+
+def test_exports_named_like_methods(make):
+    ex = make('(module (func (export "get") (result i32) i32.const 1)'
+              ' (func (export "items") (result i32) i32.const 2))').exports
+    assert ex["get"]() == 1
+    assert ex["items"]() == 2
+    assert "get" in ex and list(ex) == ["get", "items"]

@@ -1,0 +1,116 @@
+"""Tables: len/get/set/grow, bounds, funcref and externref tables."""
+
+import pytest
+
+import wasmbind
+from wasmbind import Func, FuncType, Table, TableType, Trap, TrapCode
+
+WAT = """(module
+  (type $t (func (result i32)))
+  (table $tab (export "tab") 2 10 funcref)
+  (table $ext (export "ext") 1 externref)
+  (func $one (result i32) i32.const 1)
+  (elem (table $tab) (i32.const 0) func $one)
+  (func (export "call") (param i32) (result i32) local.get 0 call_indirect $tab (type $t))
+  (func (export "getext") (param i32) (result externref) local.get 0 table.get $ext)
+)"""
+
+
+@pytest.fixture
+def ex(make):
+    return make(WAT).exports
+
+
+def test_funcref_table(ex, store):
+    tab = ex.tab
+    assert len(tab) == 2
+    assert tab.type == TableType("funcref", 2, 10)
+    assert isinstance(tab[0], Func) and tab[0]() == 1
+    assert tab[1] is None
+    assert tab[-2]() == 1
+    tab[1] = Func(store, FuncType([], ["i32"]), lambda: 55)
+    assert ex.call(1) == 55
+    tab[1] = None
+    with pytest.raises(Trap) as info:
+        ex.call(1)
+    assert info.value.code == TrapCode.INDIRECT_CALL_TO_NULL
+    tab[1] = Func(store, FuncType(["i32"], []), lambda x: None)
+    with pytest.raises(Trap) as info:
+        ex.call(1)
+    assert info.value.code == TrapCode.BAD_SIGNATURE
+    with pytest.raises(Trap) as info:
+        ex.call(5)
+    assert info.value.code == TrapCode.TABLE_OUT_OF_BOUNDS
+    assert "2 elements" in repr(tab)
+
+
+def test_table_grow(ex, store):
+    tab = ex.tab
+    f = Func(store, FuncType([], ["i32"]), lambda: 7)
+    assert tab.grow(3, f) == 2
+    assert len(tab) == 5
+    assert tab[4]() == 7 and ex.call(3) == 7
+    assert tab.grow(0) == 5
+    with pytest.raises(wasmbind.WasmError):
+        tab.grow(6)  # max 10
+    assert len(tab) == 5
+    with pytest.raises(ValueError):
+        tab.grow(-1)
+    with pytest.raises(TypeError):
+        tab.grow("1")
+
+
+@pytest.mark.parametrize("index", [2, 3, 2**32, 2**64, -3, -2**70])
+def test_out_of_range(ex, index):
+    with pytest.raises(IndexError):
+        ex.tab[index]
+    with pytest.raises(IndexError):
+        ex.tab[index] = None
+
+
+def test_bad_index_and_value(ex):
+    with pytest.raises(TypeError):
+        ex.tab["0"]
+    with pytest.raises(TypeError):
+        ex.tab[True]
+    with pytest.raises(TypeError):
+        ex.tab[0] = lambda: 1
+    with pytest.raises(TypeError):
+        ex.tab.grow(1, "x")
+
+
+def test_externref_table(ex):
+    t = ex.ext
+    assert len(t) == 1 and t[0] is None
+    o = object()
+    t[0] = o
+    assert t[0] is o
+    assert ex.getext(0) is o
+    assert t.grow(2, "init") == 1
+    assert t[1] == "init" and t[2] is t[1]
+    t[2] = None
+    assert t[2] is None
+
+
+def test_host_tables(store):
+    t = Table(store, TableType("externref", 3), "x")
+    assert len(t) == 3 and [t[i] for i in range(3)] == ["x"] * 3
+    f = Func(store, FuncType([], []), lambda: None)
+    t2 = Table(store, TableType("funcref", 1, 2), f)
+    assert t2.type == TableType("funcref", 1, 2)
+    assert isinstance(t2[0], Func)
+    other = wasmbind.Store(store.engine)
+    with pytest.raises(ValueError):
+        t2[0] = Func(other, FuncType([], []), lambda: None)
+    with pytest.raises(TypeError):
+        TableType("i32", 1)
+    with pytest.raises(TypeError):
+        Table(store, "table")
+
+
+def test_table_from_other_store_rejected(engine, store):
+    other = wasmbind.Store(engine)
+    t = Table(other, TableType("funcref", 1))
+    m = wasmbind.Module(engine, '(module (import "e" "t" (table 1 funcref)))')
+    with pytest.raises(ValueError):
+        wasmbind.Instance(store, m, [t])

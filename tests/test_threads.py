@@ -1,0 +1,242 @@
+"""Threads: store ownership, sharing engines and modules, releasing the GIL."""
+
+import os
+import threading
+import time
+
+import pytest
+
+import wasmbind
+from wasmbind import Engine, Func, FuncType, Instance, Module, Store, StoreBusyError
+
+SPIN = """(module
+  (import "env" "h" (func $h))
+  (func (export "callh") call $h)
+  (func (export "spin") (param i64) (result i64) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (local.get $acc) (i64.mul (local.get 0) (i64.const 3))))
+      (local.set 0 (i64.sub (local.get 0) (i64.const 1)))
+      (br_if $l (i64.ne (local.get 0) (i64.const 0))))
+    local.get $acc)
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+)"""
+
+
+def _run_in_thread(fn):
+    out = {}
+
+    def body():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: B902 - reported to the test
+            out["error"] = exc
+
+    t = threading.Thread(target=body)
+    t.start()
+    return t, out
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_second_thread_gets_store_busy(engine, release_gil):
+    s = Store(engine, release_gil=release_gil)
+    entered, leave = threading.Event(), threading.Event()
+
+    def h():
+        entered.set()
+        assert leave.wait(10)
+
+    inst = Instance(s, Module(engine, SPIN), [h])
+    t, out = _run_in_thread(inst.exports.callh)
+    try:
+        assert entered.wait(10)
+        # while thread 1 is inside a call, the store is refused to thread 2
+        with pytest.raises(StoreBusyError):
+            inst.exports.add(1, 2)
+        with pytest.raises(StoreBusyError):
+            inst.exports.spin(1)
+        with pytest.raises(StoreBusyError):
+            Func(s, FuncType([], []), lambda: None)
+        with pytest.raises(StoreBusyError):
+            s.close()
+    finally:
+        leave.set()
+        t.join(10)
+    assert not t.is_alive()
+    assert out == {"value": None}
+    # after the call the store belongs to whoever uses it next
+    assert inst.exports.add(1, 2) == 3
+    t2, out2 = _run_in_thread(lambda: inst.exports.add(2, 3))
+    t2.join(10)
+    assert out2 == {"value": 5}
+    assert issubclass(StoreBusyError, RuntimeError)
+
+
+def test_reentrant_calls_on_owner_thread_allowed(engine):
+    s = Store(engine)
+    holder = {}
+    inst = Instance(s, Module(engine, SPIN), [lambda: holder.setdefault("r", inst.exports.add(4, 5))])
+    inst.exports.callh()
+    assert holder["r"] == 9
+
+
+def test_busy_during_long_wasm_call_with_gil_release(engine):
+    s = Store(engine, release_gil=True)
+    inst = Instance(s, Module(engine, SPIN), [lambda: None])
+    n = 300_000_000
+    t, out = _run_in_thread(lambda: inst.exports.spin(n))
+    try:
+        deadline = time.monotonic() + 5
+        saw_busy = False
+        while t.is_alive() and time.monotonic() < deadline and not saw_busy:
+            try:
+                inst.exports.add(1, 1)
+            except StoreBusyError:
+                saw_busy = True
+            time.sleep(0.001)
+    finally:
+        t.join(60)
+    assert saw_busy or "value" in out
+    expected = (3 * n * (n + 1) // 2) % 2**64  # i64 arithmetic wraps
+    assert out["value"] == (expected - 2**64 if expected >= 2**63 else expected)
+
+
+def test_shared_engine_and_module_one_store_per_thread():
+    engine = Engine()
+    module = Module(engine, SPIN)
+    results, errors = [], []
+
+    def worker(k):
+        try:
+            s = Store(engine)
+            calls = []
+            inst = Instance(s, module, [lambda: calls.append(k)])
+            for i in range(2000):
+                assert inst.exports.add(i, k) == i + k
+            inst.exports.callh()
+            results.append((k, inst.exports.spin(1000), calls))
+            s.close()
+        except BaseException as exc:  # noqa: B902
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(r[0] for r in results) == list(range(8))
+    assert all(r[1] == 3 * 1000 * 1001 // 2 and r[2] == [r[0]] for r in results)
+
+
+def test_module_compiled_in_threads():
+    engine = Engine()
+    modules, errors = [], []
+
+    def worker(k):
+        try:
+            modules.append(Module(engine, '(module (func (export "k") (result i32) i32.const %d))' % k))
+        except BaseException as exc:  # noqa: B902
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    s = Store(engine)
+    assert sorted(Instance(s, m).exports.k() for m in modules) == list(range(6))
+
+
+COUNTER = """(module
+  (memory (export "memory") 1)
+  (func (export "count")
+    (loop $l
+      (i64.store (i32.const 8) (i64.add (i64.load (i32.const 8)) (i64.const 1)))
+      (br_if $l (i32.eqz (i32.load (i32.const 0))))))
+)"""
+
+
+def _progress_while_gil_held(release_gil):
+    """How far Wasm in another thread counts while this thread holds the GIL for 0.2 s."""
+    import ctypes
+    s = Store(Engine(), release_gil=release_gil)
+    s.set_timeout(20)  # never hang the suite
+    inst = Instance(s, Module(s.engine, COUNTER))
+    base = inst.exports.memory.data_ptr
+    flag = ctypes.c_int32.from_address(base)
+    counter = ctypes.c_int64.from_address(base + 8)
+    t, out = _run_in_thread(inst.exports.count)
+    try:
+        deadline = time.monotonic() + 10
+        while counter.value == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert counter.value > 0
+        before = counter.value
+        ctypes.PyDLL(None).usleep(200_000)  # PyDLL: the GIL stays held
+        progress = counter.value - before
+    finally:
+        flag.value = 1
+        t.join(30)
+    assert out == {"value": None}
+    return progress
+
+
+def test_release_gil_lets_wasm_run_while_gil_is_held():
+    free = _progress_while_gil_held(True)
+    held = _progress_while_gil_held(False)
+    # with the GIL held elsewhere, a release_gil=False call stops at its next
+    # epoch tick (a few ms); a release_gil=True call should run on for the
+    # whole 0.2 s (it fails while the epoch callback takes the GIL every tick)
+    assert free > 10 * max(held, 1), (
+        "Wasm in a release_gil=True store progressed only %d steps (vs %d with the GIL held): "
+        "it stalls while another thread holds the GIL" % (free, held))
+
+
+def test_two_release_gil_threads_both_progress(engine):
+    module = Module(engine, COUNTER)
+    insts = [Instance(Store(engine, release_gil=True), module) for _ in range(2)]
+    import ctypes
+    for inst in insts:
+        inst.store.set_timeout(20)
+    ptrs = [inst.exports.memory.data_ptr for inst in insts]
+    runs = [_run_in_thread(inst.exports.count) for inst in insts]
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(ctypes.c_int64.from_address(p + 8).value > 1000
+                                                      for p in ptrs):
+            time.sleep(0.005)
+        assert all(ctypes.c_int64.from_address(p + 8).value > 1000 for p in ptrs)
+        # both calls are inside Wasm at the same time, and the GIL is free
+        assert all(t.is_alive() for t, _ in runs)
+    finally:
+        for p in ptrs:
+            ctypes.c_int32.from_address(p).value = 1
+        for t, _ in runs:
+            t.join(30)
+    assert [out for _, out in runs] == [{"value": None}] * 2
+
+
+def test_gil_handed_off_during_long_call(engine):
+    # release_gil=False: the epoch ticker lets other Python threads run
+    s = Store(engine)
+    inst = Instance(s, Module(engine, SPIN), [lambda: None])
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    try:
+        time.sleep(0.01)
+        before = len(ticks)
+        inst.exports.spin(200_000_000)
+        during = len(ticks) - before
+    finally:
+        stop.set()
+        t.join(5)
+    assert during >= 5

@@ -1,0 +1,120 @@
+"""The typing stub, checked by mypy on small typed usage snippets."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("mypy")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GOOD = '''
+from typing import List, Optional, Tuple
+import wasmbind
+from wasmbind import (Caller, Config, Engine, Func, FuncType, Global, GlobalType, Instance, Linker,
+                      Memory, MemoryType, Module, Store, Table, TableType, ValType, WasiConfig)
+
+engine: Engine = Engine(Config(consume_fuel=False))
+store: Store
+with Store(engine, release_gil=True) as store:
+    module: Module = Module(engine, "(module)")
+    wasm: bytes = wasmbind.wat2wasm("(module)")
+    Module.validate(engine, wasm)
+    data: bytes = module.serialize()
+    m2: Module = Module.deserialize(engine, data)
+    names: List[str] = [e.name for e in m2.exports] + [i.module for i in m2.imports]
+
+    def host(caller: Caller, x: int) -> int:
+        mem = caller.get("memory")
+        return x + (mem.size if isinstance(mem, Memory) else 0)
+
+    f = Func(store, FuncType([ValType.i32], [ValType.i32]), host, access_caller=True)
+    ft: FuncType = f.type
+    name: Optional[str] = f.name
+    result = f(1)
+    inst: Instance = Instance(store, module, {"env": {"f": f}})
+    inst2: Instance = Instance(store, module, [f, lambda: 1])
+    add = inst.exports["add"]
+    n: int = len(inst.exports)
+    mem = Memory(store, MemoryType(1))
+    size: int = mem.size + mem.data_len + mem.grow(1) + len(mem) + mem.data_ptr
+    chunk: bytes = mem.read(0, 4) + mem[0:4]
+    byte: int = mem[0]
+    mem[0] = 1
+    mem[0:2] = b"ab"
+    mem.write(0, bytearray(b"x"))
+    view = memoryview(mem)
+    g = Global(store, GlobalType("i32", True), 1)
+    g.value = 2
+    t = Table(store, TableType("funcref", 1), None)
+    prev: int = t.grow(1, f)
+    t[0] = f
+    linker = Linker(engine, allow_shadowing=True)
+    linker.define(store, "env", "f", f)
+    linker.define_func("env", "h", FuncType([], []), lambda: None)
+    linker.allow_shadowing = False
+    i3: Instance = linker.instantiate(store, module)
+    start: Func = linker.get_default(store, "x")
+    store.set_timeout(1.0)
+    with store.deadline(0.5) as s2:
+        closed: bool = s2.closed
+    store.set_wasi(WasiConfig(argv=["x"], capture_stdout=True))
+    out: Optional[bytes] = store.wasi_stdout
+    flags: Tuple[bool, bool] = store.wasi_output_truncated
+    version: str = wasmbind.WASMTIME_VERSION
+    default: Engine = wasmbind.default_engine()
+    i4: Instance = wasmbind.instantiate("(module)")
+store.close()
+'''
+
+BAD = '''
+import wasmbind
+from wasmbind import Engine, Memory, MemoryType, Module, Store
+
+store = Store(Engine())
+mem = Memory(store, MemoryType(1))
+a: str = mem.read(0, 1)          # bytes, not str
+b: str = mem.size                # int
+c = Module(store.engine, 42)     # not a source
+d: str = wasmbind.wat2wasm("x")  # bytes
+store.close(1)                   # no arguments
+e: Store = Module(None, "").engine  # an Engine
+'''
+
+
+def _mypy(tmp_path, code):
+    path = tmp_path / "snippet.py"
+    path.write_text(textwrap.dedent(code))
+    env = dict(os.environ)
+    env["MYPYPATH"] = ROOT
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+         "--follow-imports=silent", "--python-version", "%d.%d" % sys.version_info[:2], str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )
+
+
+def test_stub_accepts_correct_usage(tmp_path):
+    proc = _mypy(tmp_path, GOOD)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_stub_rejects_wrong_usage(tmp_path):
+    proc = _mypy(tmp_path, BAD)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    lines = sorted({int(line.split(":")[1]) for line in errors})
+    assert lines == [7, 8, 9, 10, 11, 12], proc.stdout
+
+
+def test_stub_is_valid_for_mypy(tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+         "--follow-imports=silent", os.path.join(ROOT, "wasmbind", "_core.pyi")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
