@@ -157,7 +157,8 @@ def test_engine_without_epoch_interruption():
 def test_modules_from_other_engine_rejected():
     e1, e2 = Engine(), Engine()
     m = Module(e1, ADD)
-    with pytest.raises(wasmbind.WasmError):
+    # like every other cross-store / cross-engine mismatch: a ValueError naming it
+    with pytest.raises(ValueError, match="different Engine"):
         wasmbind.Instance(Store(e2), m)
 
 

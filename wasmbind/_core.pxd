@@ -15,6 +15,7 @@ cdef class Engine:
     cdef readonly object config
     cdef bint _epoch
     cdef bint _fuel
+    cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL
 
@@ -49,6 +50,7 @@ cdef class Module:
     cdef object _imports
     cdef object _exports
     cdef tuple _export_names
+    cdef object __weakref__
 
     @staticmethod
     cdef Module _from_ptr(Engine engine, wasmtime_module_t *m)
@@ -116,6 +118,7 @@ cdef class Linker:
     cdef wasmtime_linker_t *_ptr
     cdef readonly Engine engine
     cdef bint _shadowing
+    cdef object __weakref__
 
     cdef wasmtime_linker_t *_linker(self) except NULL
     cdef int _check_store(self, Store store) except -1

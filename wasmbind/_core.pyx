@@ -87,6 +87,11 @@ cdef str _take_message(wasm_name_t *vec):
         wasm_byte_vec_delete(vec)
 
 
+cdef object _known_offset(size_t offset):
+    # the engine reports an unknown offset (e.g. the frame that overflowed the stack) as SIZE_MAX
+    return None if offset == <size_t>-1 else offset
+
+
 cdef tuple _frames(wasm_frame_vec_t *vec):
     cdef list out = []
     cdef size_t i
@@ -98,8 +103,8 @@ cdef tuple _frames(wasm_frame_vec_t *vec):
                 wasm_frame_func_index(f),
                 _name_to_str(wasmtime_frame_func_name(f)),
                 _name_to_str(wasmtime_frame_module_name(f)),
-                wasm_frame_func_offset(f),
-                wasm_frame_module_offset(f),
+                _known_offset(wasm_frame_func_offset(f)),
+                _known_offset(wasm_frame_module_offset(f)),
             ))
     finally:
         wasm_frame_vec_delete(vec)
@@ -123,11 +128,26 @@ cdef object _trap_exception(wasm_trap_t *trap):
 
 
 cdef str _clean_message(str message):
-    """The engine's trap text without its own backtrace (Trap renders frames itself)."""
-    if message is not None and "Caused by:" in message:
+    """The engine's trap text without its own backtrace (Trap renders frames
+    itself) and without its numbering of the error chain: the causes, outermost
+    first, joined by "; "."""
+    if message is None:
+        return None
+    if "Caused by:" in message:
         message = message.split("Caused by:", 1)[1]
-        message = "\n".join(line.strip() for line in message.strip().splitlines())
-    return message
+    parts = []
+    for line in message.strip().splitlines():
+        line = line.strip()
+        m = _CAUSE_NUMBER.match(line)
+        if m:
+            line = line[m.end():]
+        if line:
+            parts.append(line)
+    return "; ".join(parts)
+
+
+import re as _re
+_CAUSE_NUMBER = _re.compile(r"\d+: ")
 
 
 cdef str _error_message(wasmtime_error_t *err):
@@ -2282,6 +2302,8 @@ cdef class Instance:
 
     def __init__(self, Store store not None, Module module not None, imports=()):
         cdef wasmtime_context_t *ctx = store._context()
+        if module.engine is not store.engine:
+            raise ValueError("the Module was compiled by a different Engine than the Store's")
         cdef list decls = module.imports
         cdef list items = _resolve_imports(store, decls, imports)
         cdef Py_ssize_t n = len(items), i

@@ -81,13 +81,14 @@ class Frame(NamedTuple):
     func_index: int
     func_name: Optional[str]
     module_name: Optional[str]
-    func_offset: int
-    module_offset: int
+    func_offset: Optional[int]
+    module_offset: Optional[int]
 
     def __str__(self) -> str:
         module = self.module_name or "<unknown>"
         func = self.func_name or "<wasm function %d>" % self.func_index
-        return "0x%x - %s!%s" % (self.module_offset, module, func)
+        where = "?" if self.module_offset is None else "0x%x" % self.module_offset
+        return "%s - %s!%s" % (where, module, func)
 
 
 class Trap(WasmError):
