@@ -48,6 +48,7 @@ from wasmbind._core import (
     instantiate,
     wat2wasm,
 )
+from wasmbind.wasi import WasiResult, run_wasi
 
 __all__ = [
     "__version__",
@@ -85,4 +86,6 @@ __all__ = [
     "default_engine",
     "instantiate",
     "wat2wasm",
+    "run_wasi",
+    "WasiResult",
 ]

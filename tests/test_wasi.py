@@ -1,0 +1,503 @@
+"""WASI preview 1: WasiConfig, Store.set_wasi + Linker.define_wasi, and run_wasi.
+
+The programs are the C files in tests/wasi_programs, compiled with clang and
+wasi-libc by tests/wasi_build.py (skipped when that toolchain is missing).
+Nothing here can run away: every program that could loop is given fuel or a
+deadline, and an autouse guard kills the test process if a test hangs.
+"""
+
+import faulthandler
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import wasmbind
+from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Trap, TrapCode,
+                      WasiConfig, WasiExit, WasiResult, run_wasi)
+from wasmbind.wasi import CAPTURE, DEVNULL, parse_dir, parse_size
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa: E402
+                        cat_stat_line, have_wasi_toolchain, wasi_toolchain_problem)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _hang_guard():
+    """A hung test kills the test process with a traceback instead of hanging CI."""
+    faulthandler.dump_traceback_later(60, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine()
+
+
+@pytest.fixture(scope="module")
+def prog(engine):
+    """``prog(name)`` -> the compiled Module of tests/wasi_programs/<name>.c."""
+    if not have_wasi_toolchain():
+        pytest.skip("no WASI toolchain: %s" % wasi_toolchain_problem())
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = Module(engine, build_wasi(name).read_bytes())
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def wasm_path():
+    if not have_wasi_toolchain():
+        pytest.skip("no WASI toolchain: %s" % wasi_toolchain_problem())
+    return build_wasi
+
+
+def run(prog, name, *args, **kw):
+    """run_wasi of program ``name`` with argv [name, *args]; a timeout by default."""
+    kw.setdefault("timeout", 20)
+    return run_wasi(prog(name), [name, *args], **kw)
+
+
+# ---------------------------------------------------------------- stdio, argv, env
+
+def test_hello_exact_output(prog):
+    r = run(prog, "hello", "a b", "", "ü")
+    assert isinstance(r, WasiResult)
+    assert r.returncode == 0 and r.trap is None and r.ok
+    assert r.stdout == ("hello from wasi\nARGC=4\nARGV[0]=hello\nARGV[1]=a b\nARGV[2]=\n"
+                        "ARGV[3]=ü\nENV FOO unset\nENVC=0\nbye\n").encode()
+    assert r.stderr == b"hello stderr\n"
+    assert r.args == ["hello", "a b", "", "ü"]
+    assert not r.stdout_truncated and not r.stderr_truncated
+
+
+def test_environment_is_empty_unless_given(prog, monkeypatch):
+    monkeypatch.setenv("WASMBIND_TEST_SECRET", "s3cret")
+    r = run(prog, "hello", "--env", "WASMBIND_TEST_SECRET", "--all-env")
+    assert b"ENV WASMBIND_TEST_SECRET unset\nENVC=0\n" in r.stdout
+    r = run(prog, "hello", "--all-env", env={"FOO": "bar", "X": "1=2"})
+    assert b"ENV FOO=bar\nENVC=2\nENV* FOO=bar\nENV* X=1=2\n" in r.stdout
+
+
+def test_inherit_env(prog, monkeypatch):
+    monkeypatch.setenv("WASMBIND_TEST_SECRET", "s3cret")
+    r = run(prog, "hello", "--env", "WASMBIND_TEST_SECRET", inherit_env=True)
+    assert b"ENV WASMBIND_TEST_SECRET=s3cret\n" in r.stdout
+
+
+def test_text_mode(prog):
+    r = run(prog, "hello", "ü", text=True)
+    assert isinstance(r.stdout, str) and "ARGV[1]=ü\n" in r.stdout
+    assert r.stderr == "hello stderr\n"
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", b"a\0b\0\xff\xfe" * 1000, bytes(range(256)) * 4096])
+def test_stdin_bytes_round_trip(prog, data):
+    r = run(prog, "cat", stdin=data)
+    assert r.returncode == 0
+    assert r.stdout == data
+    assert r.stderr == b"cat: %d bytes\n" % len(data)
+
+
+def test_stdin_str_and_file(prog, tmp_path):
+    assert run(prog, "cat", stdin="héllo").stdout == "héllo".encode()
+    data = os.urandom(300_000)
+    f = tmp_path / "in.bin"
+    f.write_bytes(data)
+    r = run(prog, "cat", "stat", stdin=f)
+    assert r.stdout == cat_stat_line(data).encode()
+    with pytest.raises(FileNotFoundError):
+        run(prog, "cat", stdin=tmp_path / "missing")
+
+
+def test_no_stdin_is_empty(prog):
+    r = run(prog, "cat", "stat")
+    assert r.stdout == cat_stat_line(b"").encode()
+
+
+@pytest.mark.parametrize("n", [0, 1, 4095, 4096, 65537, 10 * 1024 * 1024])
+def test_large_stdout_exact(prog, n):
+    r = run(prog, "cat", "big", str(n))
+    assert r.returncode == 0
+    assert len(r.stdout) == n
+    assert r.stdout == big_pattern(n)
+
+
+def test_large_stderr_exact(prog):
+    n = 3 * 1024 * 1024 + 7
+    r = run(prog, "cat", "bigerr", str(n))
+    assert r.returncode == 0 and r.stdout == b""
+    assert r.stderr == big_pattern(n)
+
+
+def test_max_output_keeps_prefix_and_fails_later_writes(prog):
+    r = run(prog, "cat", "big", "100000", max_output=1000)
+    assert r.stdout == big_pattern(1000)
+    assert r.stdout_truncated and not r.stderr_truncated
+    assert r.returncode == 1  # cat checks write(2): the write past the limit failed
+    # stdio ignores the error: the program goes on and exits normally
+    r = run(prog, "hello", max_output=5)
+    assert r.returncode == 0
+    assert r.stdout == b"hello" and r.stdout_truncated
+    assert r.stderr == b"hello"
+    # exactly at the limit is not truncation
+    r = run(prog, "cat", "big", "1000", max_output=1000)
+    assert r.returncode == 0 and r.stdout == big_pattern(1000) and not r.stdout_truncated
+    r = run(prog, "cat", "big", "10", max_output=0)
+    assert r.stdout == b"" and r.stdout_truncated and r.returncode == 1
+
+
+def test_output_to_files_and_devnull(prog, tmp_path):
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    r = run(prog, "hello", "x", stdout=out, stderr=str(err))
+    assert r.stdout is None and r.stderr is None
+    assert out.read_bytes().startswith(b"hello from wasi\nARGC=2\n")
+    assert err.read_bytes() == b"hello stderr\n"
+    r = run(prog, "hello", stdout=DEVNULL, stderr=None)
+    assert r.returncode == 0 and r.stdout is None and r.stderr is None
+    big = tmp_path / "big.bin"
+    run(prog, "cat", "big", "2000000", stdout=big)
+    assert big.read_bytes() == big_pattern(2_000_000)
+
+
+def test_bad_stream_arguments(prog):
+    with pytest.raises(TypeError):
+        run(prog, "hello", stdout=123)
+    with pytest.raises(TypeError):
+        run(prog, "hello", stdin=1.5)
+
+
+# ---------------------------------------------------------------- exit codes and traps
+
+@pytest.mark.parametrize("code", [0, 1, 2, 42, 64, 125])
+@pytest.mark.parametrize("mode", ["exit", "_Exit", "return"])
+def test_exit_codes(prog, code, mode):
+    r = run(prog, "exit", str(code), mode)
+    assert r.returncode == code and r.trap is None
+    expected = {
+        "exit": "exiting with %d\natexit handler ran\n" % code,
+        "_Exit": "raw exit %d\n" % code,
+        "return": "returning %d\natexit handler ran\n" % code,
+    }[mode]
+    assert r.stdout == expected.encode()
+
+
+def test_hello_exit_option(prog):
+    assert run(prog, "hello", "--exit", "17").returncode == 17
+
+
+@pytest.mark.parametrize("code", [126, 127, 255, 256, 1000])
+def test_exit_code_outside_engine_range_is_a_trap(prog, code):
+    # wasmtime accepts proc_exit statuses 0..125 only; more is an error, not an exit
+    r = run(prog, "exit", str(code))
+    assert r.returncode is None
+    assert isinstance(r.trap, Trap)
+    assert "exit status" in r.trap.message
+    assert r.stdout == b"exiting with %d\natexit handler ran\n" % code
+
+
+def test_trap_is_reported_with_output(prog):
+    r = run(prog, "exit", "3", "trap")
+    assert r.returncode is None and not r.ok
+    assert r.trap.code == TrapCode.UNREACHABLE
+    assert r.trap.frames  # a wasm backtrace
+    assert r.stdout == b"trapping\n"
+    assert not r.timed_out and not r.out_of_fuel
+
+
+def test_check_raises_with_result(prog):
+    with pytest.raises(Trap) as info:
+        run(prog, "exit", "3", "trap", check=True)
+    assert info.value.result.stdout == b"trapping\n"
+    with pytest.raises(WasiExit) as info:
+        run(prog, "exit", "9", check=True)
+    assert info.value.code == 9 and info.value.result.returncode == 9
+    assert run(prog, "exit", "0", check=True).returncode == 0
+
+
+def test_usage_error_exit(prog):
+    assert run(prog, "cat", "nonsense").returncode == USAGE_EXIT
+
+
+# ---------------------------------------------------------------- the lower-level API
+
+def test_store_set_wasi_and_linker(engine, prog):
+    store = Store(engine)
+    linker = Linker(engine)
+    linker.define_wasi()
+    store.set_wasi(WasiConfig(argv=["hello", "z"], env={"FOO": "f"}, capture_stdout=True,
+                              capture_stderr=True))
+    inst = linker.instantiate(store, prog("hello"))
+    store.set_timeout(20)
+    inst.exports["_start"]()
+    assert store.wasi_stdout == (b"hello from wasi\nARGC=2\nARGV[0]=hello\nARGV[1]=z\n"
+                                 b"ENV FOO=f\nENVC=1\nbye\n")
+    assert store.wasi_stderr == b"hello stderr\n"
+    assert store.wasi_output_truncated == (False, False)
+    store.close()
+
+
+def test_proc_exit_raises_wasi_exit_from_a_direct_call(engine, prog):
+    store = Store(engine)
+    linker = Linker(engine)
+    linker.define_wasi()
+    store.set_wasi(WasiConfig(argv=["exit", "42"], capture_stdout=True))
+    linker.define_module(store, "prog", prog("exit"))
+    start = linker.get_default(store, "prog")
+    with pytest.raises(WasiExit) as info:
+        start()
+    assert info.value.code == 42
+    assert store.wasi_stdout == b"exiting with 42\natexit handler ran\n"
+
+
+def test_uncaptured_store_output_is_none(engine, prog):
+    store = Store(engine)
+    linker = Linker(engine)
+    linker.define_wasi()
+    store.set_wasi(WasiConfig(argv=["hello"]))
+    linker.instantiate(store, prog("hello")).exports["_start"]()
+    assert store.wasi_stdout is None and store.wasi_stderr is None
+
+
+def test_wasi_config_validation(tmp_path):
+    with pytest.raises(ValueError):
+        Store().set_wasi(WasiConfig(capture_stdout=True, stdout_file=str(tmp_path / "x")))
+    with pytest.raises(ValueError):
+        Store().set_wasi(WasiConfig(stdin_bytes=b"x", inherit_stdin=True))
+    with pytest.raises(ValueError):
+        Store().set_wasi(WasiConfig(argv=["a\0b"]))
+    with pytest.raises(TypeError):
+        Store().set_wasi(WasiConfig(argv=[1]))
+    with pytest.raises(ValueError):
+        Store().set_wasi(WasiConfig(env={"A=B": "c"}))
+    with pytest.raises(ValueError):
+        Store().set_wasi(WasiConfig(max_output=-1))
+    with pytest.raises(FileNotFoundError):
+        WasiConfig().preopen_dir(tmp_path / "missing", "/x")
+    with pytest.raises(ValueError):
+        WasiConfig().preopen_dir(str(tmp_path) + "\0/etc", "/x")
+    with pytest.raises(TypeError):
+        Store().set_wasi("not a config")
+
+
+def test_wasi_without_define_wasi_is_a_link_error(engine, prog):
+    with pytest.raises(LinkError):
+        Linker(engine).instantiate(Store(engine), prog("hello"))
+
+
+# ---------------------------------------------------------------- program sources
+
+def test_program_sources(wasm_path, tmp_path):
+    path = wasm_path("hello")
+    for source in (path, str(path), path.read_bytes(), bytearray(path.read_bytes())):
+        r = run_wasi(source, ["hello"], timeout=20)
+        assert r.returncode == 0 and r.stdout.startswith(b"hello from wasi\n")
+    assert run_wasi(path).args == [path.name]
+
+
+WAT_CMD = """
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi from wat\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 12))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $exit (i32.const 3)))
+  (func (export "twice") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))
+"""
+
+
+def test_wat_sources_and_invoke(tmp_path):
+    r = run_wasi(WAT_CMD)
+    assert (r.returncode, r.stdout, r.args) == (3, b"hi from wat\n", ["main.wasm"])
+    f = tmp_path / "cmd.wat"
+    f.write_text(WAT_CMD)
+    assert run_wasi(f).returncode == 3
+    assert run_wasi(WAT_CMD.encode()).returncode == 3
+    r = run_wasi(WAT_CMD, invoke="twice", invoke_args=(21,))
+    assert r.returncode == 0 and r.value == 42 and r.stdout == b""
+    with pytest.raises(LinkError):
+        run_wasi(WAT_CMD, invoke="nope")
+    with pytest.raises(LinkError):
+        run_wasi('(module (func (export "f")))')
+    with pytest.raises(CompileError):
+        run_wasi("(module (func (export \"_start\") i32.add))")
+    junk = tmp_path / "junk.wasm"
+    junk.write_bytes(b"\x7fELF\x02\x01")
+    with pytest.raises(CompileError):
+        run_wasi(junk)
+    with pytest.raises(FileNotFoundError):
+        run_wasi(tmp_path / "nope.wasm")
+    with pytest.raises(TypeError):
+        run_wasi(12345)
+
+
+def test_module_engine_must_match_options(engine, prog):
+    with pytest.raises(ValueError):
+        run_wasi(prog("hello"), fuel=1000)  # the module's engine does not count fuel
+    with pytest.raises(ValueError):
+        run_wasi(prog("hello"), max_wasm_stack=65536)
+    with pytest.raises(ValueError):
+        run_wasi(prog("hello"), engine=Engine())
+
+
+def test_parse_helpers():
+    assert parse_dir("/a/b") == ("/a/b", "/a/b", False)
+    assert parse_dir("/a/b::/x") == ("/a/b", "/x", False)
+    assert parse_dir("/a/b::/x:ro") == ("/a/b", "/x", True)
+    assert parse_dir(".:ro") == (".", ".", True)
+    assert parse_dir(("/h", "/g")) == ("/h", "/g", False)
+    assert parse_dir((Path("/h"), "/g", 1)) == ("/h", "/g", True)
+    with pytest.raises(ValueError):
+        parse_dir("::/x")
+    with pytest.raises(ValueError):
+        parse_dir(("/h",))
+    assert parse_size("65536") == 65536
+    assert parse_size("64K") == parse_size("64KiB") == parse_size("64kb") == 65536
+    assert parse_size("16M") == 16 << 20
+    assert parse_size("1.5G") == 3 << 29
+    assert parse_size(4096) == 4096
+    for bad in ("", "12Q", "-1", "M", "1.2.3K"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
+    assert repr(CAPTURE) == "wasmbind.wasi.CAPTURE"
+
+
+def test_exported_from_package():
+    assert wasmbind.run_wasi is run_wasi
+    assert "run_wasi" in wasmbind.__all__ and "WasiResult" in wasmbind.__all__
+
+
+# ---------------------------------------------------------------- the file system sandbox
+
+@pytest.fixture
+def sandbox(tmp_path):
+    root = tmp_path / "sb"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"AAA\n")
+    (root / "sub").mkdir()
+    (root / "sub" / "deep.txt").write_bytes(b"deep\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"SECRET\n")
+    return root
+
+
+def test_read_write_preopen(prog, sandbox):
+    r = run(prog, "files", "read", "/sb/a.txt", "write", "/sb/new.txt", "hello",
+            "append", "/sb/new.txt", "more", "mkdir", "/sb/made", "ls", "/sb",
+            "stat", "/sb/sub", "rm", "/sb/a.txt", dirs=[(sandbox, "/sb")])
+    assert r.returncode == FILES_EXIT["OK"], r.stderr
+    assert r.stdout == (b"AAA\nWROTE /sb/new.txt 6\nWROTE /sb/new.txt 5\nMKDIR /sb/made\n"
+                        b"ENTRY a.txt\nENTRY made\nENTRY new.txt\nENTRY sub\n"
+                        b"STAT /sb/sub size=%d type=dir\nRM /sb/a.txt\n"
+                        % os.stat(sandbox / "sub").st_size)
+    assert (sandbox / "new.txt").read_bytes() == b"hello\nmore\n"
+    assert (sandbox / "made").is_dir()
+    assert not (sandbox / "a.txt").exists()
+
+
+@pytest.mark.parametrize("op", [
+    ("write", "/sb/new.txt", "x"),
+    ("append", "/sb/a.txt", "x"),
+    ("mkdir", "/sb/newdir"),
+    ("rm", "/sb/a.txt"),
+    ("write", "/sb/sub/deep.txt", "x"),
+])
+def test_read_only_preopen_refuses_writes(prog, sandbox, op):
+    before = sorted(p.relative_to(sandbox) for p in sandbox.rglob("*"))
+    r = run(prog, "files", *op, dirs=["%s::/sb:ro" % sandbox])
+    assert r.returncode == FILES_EXIT["EPERM"], (r.stdout, r.stderr)
+    assert r.stderr.startswith(b"ERR %s " % op[0].encode())
+    assert sorted(p.relative_to(sandbox) for p in sandbox.rglob("*")) == before
+    assert (sandbox / "a.txt").read_bytes() == b"AAA\n"
+    assert (sandbox / "sub" / "deep.txt").read_bytes() == b"deep\n"
+
+
+def test_read_only_preopen_still_reads(prog, sandbox):
+    r = run(prog, "files", "read", "/sb/sub/deep.txt", "ls", "/sb", "open", "/sb/a.txt",
+            dirs=[(sandbox, "/sb", True)])
+    assert r.returncode == 0
+    assert r.stdout == b"deep\nENTRY a.txt\nENTRY sub\nOPENED /sb/a.txt\n"
+
+
+def test_paths_outside_preopens_are_refused(prog, sandbox):
+    escapes = ["/etc/passwd", "../x", "../../etc/passwd", "/sb/../outside.txt",
+               "/sb/../../etc/passwd", "/sb/sub/../../outside.txt", "/outside.txt",
+               str(sandbox.parent / "outside.txt")]
+    r = run(prog, "files", "escape", *escapes, dirs=[(sandbox, "/sb")])
+    assert r.returncode == 0, r.stdout
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == len(escapes)
+    assert all(" denied errno=" in line for line in lines), lines
+    assert b"SECRET" not in r.stdout
+
+
+def test_symlink_out_of_the_sandbox_is_refused(prog, sandbox):
+    (sandbox / "link").symlink_to(sandbox.parent / "outside.txt")
+    (sandbox / "dirlink").symlink_to("/etc")
+    r = run(prog, "files", "read", "/sb/link", dirs=[(sandbox, "/sb")])
+    assert r.returncode != 0 and b"SECRET" not in r.stdout
+    r = run(prog, "files", "read", "/sb/dirlink/passwd", dirs=[(sandbox, "/sb")])
+    assert r.returncode != 0 and r.stdout == b""
+
+
+def test_no_preopens_no_files(prog):
+    r = run(prog, "files", "read", "/etc/passwd")
+    assert r.returncode in (FILES_EXIT["ENOTCAPABLE"], FILES_EXIT["ENOENT"])
+    assert r.stdout == b""
+    r = run(prog, "files", "escape")
+    assert r.returncode == 0 and r.stdout.count(b" denied ") == 3
+
+
+def test_dot_preopen_confines_relative_paths(prog, sandbox):
+    r = run(prog, "files", "read", "a.txt", "escape", "../x", "../../etc/passwd",
+            dirs=["%s::." % sandbox])
+    assert r.returncode == 0
+    assert r.stdout.startswith(b"AAA\n") and r.stdout.count(b" denied ") == 2
+
+
+def test_two_preopens_different_modes(prog, sandbox, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run(prog, "files", "read", "/in/a.txt", "write", "/out/copy.txt", "AAA",
+            dirs=[(sandbox, "/in", True), (out, "/out")])
+    assert r.returncode == 0, r.stderr
+    assert (out / "copy.txt").read_bytes() == b"AAA\n"
+    r = run(prog, "files", "write", "/in/copy.txt", "x",
+            dirs=[(sandbox, "/in", True), (out, "/out")])
+    assert r.returncode == FILES_EXIT["EPERM"]
+
+
+# ---------------------------------------------------------------- process health
+
+def test_process_exits_cleanly_after_captured_runs(wasm_path):
+    """Regression: the capture buffer's finalizer took the GIL from the engine's
+    tokio thread, sometimes after interpreter shutdown: a Rust panic ("panic in
+    a function that cannot unwind") at exit."""
+    code = textwrap.dedent("""
+        import wasmbind
+        for i in range(4):
+            r = wasmbind.run_wasi(%r, ["hello"], timeout=20)
+            assert r.stdout.startswith(b"hello from wasi"), r
+        print("ok")
+    """ % str(wasm_path("hello")))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for _ in range(3):
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == "ok\n"
+        assert "panic" not in p.stderr, p.stderr

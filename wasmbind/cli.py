@@ -1,0 +1,317 @@
+"""The ``wasmbind`` command line: ``run``, ``inspect`` and ``bench``.
+
+    python -m wasmbind run prog.wasm [--dir HOST[::GUEST][:ro]] [--env K=V]
+                           [--fuel N] [--timeout SECONDS] [--max-memory SIZE]
+                           [--invoke NAME] -- args...
+    python -m wasmbind inspect mod.wasm [--json]
+    python -m wasmbind bench ...          (wasmbind.bench.main)
+
+Exit status of ``run``: the program's own exit code (0..125); otherwise
+
+    1    the module could not be read, compiled or linked
+    2    bad command-line usage
+    130  interrupted by Ctrl-C
+    134  the program trapped
+    142  the --timeout deadline passed (128 + SIGALRM)
+    152  the program ran out of --fuel (128 + SIGXCPU)
+
+A user mistake prints one line, ``wasmbind: error: ...``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, List, NoReturn, Optional, Sequence
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TRAP = 134
+EXIT_TIMEOUT = 142
+EXIT_OUT_OF_FUEL = 152
+
+PROG = "wasmbind"
+
+
+class UsageError(Exception):
+    """A mistake on the command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _first_line(text: str) -> str:
+    text = str(text).strip()
+    return text.splitlines()[0] if text else text
+
+
+def _err(message: str) -> None:
+    sys.stderr.write("%s: error: %s\n" % (PROG, message))
+    sys.stderr.flush()
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog=PROG, description="Run and inspect WebAssembly modules with wasmbind.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run", help="run a WASI command (or one export) in a sandbox",
+        description="Run a WASI (preview 1) program with no access to the host beyond what "
+                    "the options give it. Arguments for the program go after '--'. "
+                    "The program's exit code becomes wasmbind's.")
+    run.add_argument("program", help="a .wasm binary or .wat text file")
+    run.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST][:ro]",
+                     help="give the program the host directory HOST at guest path GUEST "
+                          "(default: the same path), read-only with ':ro'; repeatable")
+    run.add_argument("--env", action="append", default=[], metavar="K=V",
+                     help="set an environment variable (K alone copies it from the host); "
+                          "repeatable")
+    run.add_argument("--inherit-env", action="store_true",
+                     help="give the program the whole host environment")
+    run.add_argument("--fuel", type=int, metavar="N",
+                     help="stop the program after about N units of fuel (Wasm instructions)")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="stop the program after SECONDS of wall-clock time")
+    run.add_argument("--max-memory", metavar="SIZE",
+                     help="cap each linear memory at SIZE bytes (suffixes K, M, G)")
+    run.add_argument("--max-wasm-stack", metavar="SIZE",
+                     help="bytes of native stack Wasm may use (4K..4M; suffixes K, M)")
+    run.add_argument("--invoke", metavar="NAME",
+                     help="call the export NAME with the arguments (converted to its parameter "
+                          "types) instead of running _start, and print its results")
+
+    insp = sub.add_parser("inspect", help="list a module's imports and exports with their types",
+                          description="List a module's imports and exports with their types.")
+    insp.add_argument("module", help="a .wasm binary or .wat text file")
+    insp.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    sub.add_parser("bench", help="run wasmbind's benchmarks (see 'wasmbind bench --help')",
+                   add_help=False)
+    return parser
+
+
+# ---------------------------------------------------------------- run
+
+def _env_items(specs: Sequence[str]) -> dict:
+    env = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not key:
+            raise UsageError("bad --env %r: expected K=V" % (spec,))
+        if not sep:
+            if key not in os.environ:
+                raise UsageError("--env %s: no such variable in the host environment" % key)
+            value = os.environ[key]
+        env[key] = value
+    return env
+
+
+def _convert_arg(text: str, valtype: Any) -> Any:
+    name = getattr(valtype, "name", str(valtype))
+    try:
+        if name in ("i32", "i64"):
+            return int(text, 0)
+        if name in ("f32", "f64"):
+            return float(text)
+    except ValueError:
+        raise UsageError("--invoke: %r is not a valid %s" % (text, name)) from None
+    raise UsageError("--invoke: cannot pass %s arguments from the command line" % name)
+
+
+def _format_value(v: Any) -> str:
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _cmd_run(ns: argparse.Namespace) -> int:
+    from wasmbind.errors import TrapCode
+    from wasmbind.types import FuncType
+    from wasmbind.wasi import INHERIT, load_module, parse_dir, parse_size, run_wasi, _engine_for
+
+    if not os.path.isfile(ns.program):
+        raise UsageError("no such file: %s" % ns.program)
+    dirs = []
+    for spec in ns.dir:
+        try:
+            host, guest, ro = parse_dir(spec)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not os.path.isdir(host):
+            raise UsageError("--dir %s: %s is not a directory" % (spec, host))
+        dirs.append((host, guest, ro))
+    env = _env_items(ns.env)
+    if ns.fuel is not None and ns.fuel < 0:
+        raise UsageError("--fuel must be >= 0")
+    if ns.timeout is not None and not ns.timeout >= 0:
+        raise UsageError("--timeout must be a non-negative number of seconds")
+    try:
+        max_memory = None if ns.max_memory is None else parse_size(ns.max_memory)
+        stack = None if ns.max_wasm_stack is None else parse_size(ns.max_wasm_stack)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        engine = _engine_for(None, ns.fuel is not None, stack)
+    except ValueError as exc:
+        raise UsageError("--max-wasm-stack: %s" % exc) from None
+    module = load_module(ns.program, engine)
+
+    invoke_args: List[Any] = []
+    if ns.invoke is not None:
+        exports = {e.name: e.type for e in module.exports}
+        ftype = exports.get(ns.invoke)
+        if not isinstance(ftype, FuncType):
+            raise UsageError("--invoke: the module has no exported function %r" % ns.invoke)
+        if len(ns.args) != len(ftype.params):
+            raise UsageError("--invoke: %s%s takes %d argument(s), %d given" % (
+                ns.invoke, ftype.signature(), len(ftype.params), len(ns.args)))
+        invoke_args = [_convert_arg(a, t) for a, t in zip(ns.args, ftype.params)]
+        argv = [os.path.basename(ns.program)]
+    else:
+        argv = [os.path.basename(ns.program)] + list(ns.args)
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    result = run_wasi(module, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
+                      stdout=INHERIT, stderr=INHERIT, dirs=dirs, fuel=ns.fuel,
+                      timeout=ns.timeout, max_memory=max_memory, invoke=ns.invoke,
+                      invoke_args=invoke_args)
+    if result.trap is not None:
+        trap = result.trap
+        if trap.code == TrapCode.INTERRUPT:
+            _err("the program ran past its --timeout of %gs" % ns.timeout)
+            return EXIT_TIMEOUT
+        if trap.code == TrapCode.OUT_OF_FUEL:
+            _err("the program ran out of fuel (--fuel %d)" % ns.fuel)
+            return EXIT_OUT_OF_FUEL
+        code = " (%s)" % trap.code.name if trap.code is not None else ""
+        _err("the program trapped: %s%s" % (_first_line(trap.message), code))
+        return EXIT_TRAP
+    if ns.invoke is not None:
+        values = result.value if isinstance(result.value, tuple) else (
+            () if result.value is None else (result.value,))
+        for v in values:
+            sys.stdout.write(_format_value(v) + "\n")
+        sys.stdout.flush()
+    return result.returncode if result.returncode is not None else EXIT_FAILURE
+
+
+# ---------------------------------------------------------------- inspect
+
+def _describe(t: Any) -> str:
+    from wasmbind.types import FuncType, GlobalType, MemoryType, TableType, TagType
+    if isinstance(t, FuncType):
+        return "func %s" % t.signature()
+    if isinstance(t, MemoryType):
+        extra = "".join([" memory64" if t.memory64 else "", " shared" if t.shared else ""])
+        mx = "" if t.maximum is None else " max %d" % t.maximum
+        return "memory pages: min %d%s%s" % (t.minimum, mx, extra)
+    if isinstance(t, GlobalType):
+        return "global %s%s" % ("mut " if t.mutable else "", t.content.name)
+    if isinstance(t, TableType):
+        mx = "" if t.maximum is None else " max %d" % t.maximum
+        return "table %s: min %d%s" % (t.element.name, t.minimum, mx)
+    if isinstance(t, TagType):
+        return "tag %s" % t.functype.signature()
+    return repr(t)
+
+
+def _json_type(t: Any) -> dict:
+    from wasmbind.types import FuncType, GlobalType, MemoryType, TableType, TagType
+    if isinstance(t, FuncType):
+        return {"kind": "func", "params": [p.name for p in t.params],
+                "results": [r.name for r in t.results]}
+    if isinstance(t, MemoryType):
+        return {"kind": "memory", "minimum": t.minimum, "maximum": t.maximum,
+                "memory64": t.memory64, "shared": t.shared}
+    if isinstance(t, GlobalType):
+        return {"kind": "global", "content": t.content.name, "mutable": t.mutable}
+    if isinstance(t, TableType):
+        return {"kind": "table", "element": t.element.name, "minimum": t.minimum,
+                "maximum": t.maximum}
+    if isinstance(t, TagType):
+        return {"kind": "tag", "params": [p.name for p in t.functype.params]}
+    return {"kind": "unknown", "repr": repr(t)}
+
+
+def _cmd_inspect(ns: argparse.Namespace) -> int:
+    from wasmbind.wasi import load_module
+    if not os.path.isfile(ns.module):
+        raise UsageError("no such file: %s" % ns.module)
+    module = load_module(ns.module)
+    imports, exports = module.imports, module.exports
+    if ns.json:
+        doc = {"imports": [dict(module=i.module, name=i.name, type=_json_type(i.type))
+                           for i in imports],
+               "exports": [dict(name=e.name, type=_json_type(e.type)) for e in exports]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    out = ["imports (%d):" % len(imports)]
+    out += ["  %s::%s: %s" % (i.module, i.name, _describe(i.type)) for i in imports]
+    out.append("exports (%d):" % len(exports))
+    out += ["  %s: %s" % (e.name, _describe(e.type)) for e in exports]
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- bench
+
+def _cmd_bench(argv: List[str]) -> int:
+    try:
+        from wasmbind import bench  # type: ignore[attr-defined]
+    except ImportError as exc:
+        if getattr(exc, "name", None) not in ("wasmbind.bench", None):
+            raise
+        _err("the bench command is not available: wasmbind.bench is not installed")
+        return EXIT_FAILURE
+    rc = bench.main(argv)
+    return 0 if rc is None else int(rc)
+
+
+# ---------------------------------------------------------------- main
+
+def _split_dashdash(argv: List[str]) -> tuple:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status."""
+    from wasmbind.errors import CompileError, LinkError, WasmError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _cmd_bench(argv[1:])
+    parser = _build_parser()
+    head, tail = _split_dashdash(argv)
+    try:
+        ns = parser.parse_args(head)
+        if ns.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        if ns.command == "run":
+            ns.args = list(ns.args) + tail
+            return _cmd_run(ns)
+        if tail:
+            raise UsageError("unexpected arguments after '--'")
+        return _cmd_inspect(ns)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_INTERRUPTED
+    except CompileError as exc:
+        _err("cannot compile the module: %s" % _first_line(str(exc)))
+        return EXIT_FAILURE
+    except LinkError as exc:
+        _err("cannot link the module: %s" % _first_line(str(exc)))
+        return EXIT_FAILURE
+    except (OSError, WasmError, ValueError) as exc:
+        _err(_first_line(str(exc)) or type(exc).__name__)
+        return EXIT_FAILURE
