@@ -169,13 +169,20 @@ def windows_import_library(compiler, dll, out_dir, plat_name):
     if not getattr(compiler, "initialized", True):
         compiler.initialize()
     lib_exe = getattr(compiler, "lib", None) or "lib.exe"
-    compiler.spawn(
-        [lib_exe, "/nologo", "/machine:" + machine, "/def:%s" % deffile,
-         "/out:%s" % (out_dir / "wasmtime.lib")]
-    )
+    run = getattr(compiler, "call", None) or compiler.spawn  # call: setuptools >= 80
+    run([lib_exe, "/nologo", "/machine:" + machine, "/def:%s" % deffile,
+         "/out:%s" % (out_dir / "wasmtime.lib")])
 
 
 # ---------------------------------------------------------------------------
+
+
+def _replace_file(src, dest):
+    """Copy to a temporary name, then rename over ``dest``: a process that has the
+    old library mapped (a test run during an in-place rebuild) keeps its copy."""
+    tmp = Path(str(dest) + ".tmp-%d" % os.getpid())
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 class BuildExt(build_ext):
@@ -188,13 +195,13 @@ class BuildExt(build_ext):
             dest_dirs = [HERE / "wasmbind"]
         link_dir = Path(self.build_temp) / "wasmtime-lib"
         link_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, link_dir / library_filename())
+        _replace_file(src, link_dir / library_filename())
         license_file = engine_license()
         for d in dest_dirs:
             d.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, d / library_filename())
+            _replace_file(src, d / library_filename())
             if license_file is not None:
-                shutil.copyfile(license_file, d / "WASMTIME-LICENSE")
+                _replace_file(license_file, d / "WASMTIME-LICENSE")
         self._engine_dll, self._link_dir = src, link_dir
         for ext in self.extensions:
             ext.library_dirs.append(str(link_dir))
