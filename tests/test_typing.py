@@ -9,7 +9,18 @@ import pytest
 
 pytest.importorskip("mypy")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import wasmbind  # noqa: E402
+
+# Check the stub of the wasmbind actually imported: the source tree in a
+# development run, site-packages when the tests run against an installed wheel.
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(wasmbind.__file__)))
+
+
+def _env():
+    env = dict(os.environ)
+    if os.path.basename(PKG_PARENT) not in ("site-packages", "dist-packages"):
+        env["MYPYPATH"] = PKG_PARENT  # (pointing MYPYPATH at site-packages confuses mypy)
+    return env
 
 GOOD = '''
 from typing import List, Optional, Tuple
@@ -88,12 +99,10 @@ e: Store = Module(None, "").engine  # an Engine
 def _mypy(tmp_path, code):
     path = tmp_path / "snippet.py"
     path.write_text(textwrap.dedent(code))
-    env = dict(os.environ)
-    env["MYPYPATH"] = ROOT
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
          "--follow-imports=silent", "--python-version", "%d.%d" % sys.version_info[:2], str(path)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path), env=_env(),
     )
 
 
@@ -111,10 +120,10 @@ def test_stub_rejects_wrong_usage(tmp_path):
 
 
 def test_stub_is_valid_for_mypy(tmp_path):
-    env = dict(os.environ)
+    assert os.path.exists(os.path.join(PKG_PARENT, "wasmbind", "_core.pyi"))
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
-         "--follow-imports=silent", os.path.join(ROOT, "wasmbind", "_core.pyi")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+         "--follow-imports=silent", "-m", "wasmbind._core"],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path), env=_env(),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
