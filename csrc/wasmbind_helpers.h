@@ -273,7 +273,10 @@ typedef struct {
     double deadline;          /* wb_monotonic() time at which calls stop; 0 for none */
     int interrupted;          /* the last call was stopped by the deadline */
     int release_gil;          /* calls in this store run without the GIL */
-    double next_signal_check; /* release_gil calls: next time to run signal handlers */
+    double next_signal_check; /* calls without the GIL: next time to run signal handlers */
+    int depth;                /* calls into this store now running (nested through host calls) */
+    int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
+    PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
 } wb_store_state_t;
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
@@ -283,9 +286,14 @@ static wb_raw_body_t wb_raw_body;
 static wb_val_body_t wb_val_body;
 static wb_epoch_body_t wb_epoch_body;
 
+/* Whether the call running in this store holds the GIL: not in release_gil
+ * stores, and not once a long call has let go of it at an epoch tick. */
+static inline int wb_state_has_gil(const wb_store_state_t *st) {
+    return !st->release_gil && st->released_depth == 0;
+}
+
 static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
-    wb_store_state_t *st = (wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller));
-    return !st->release_gil;
+    return wb_state_has_gil((wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller)));
 }
 
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
@@ -311,10 +319,13 @@ static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, cons
 #define WB_SIGNAL_CHECK_SECONDS 0.05
 
 /* Runs at every epoch tick while Wasm runs in a store. The deadline is checked
- * here, without the GIL. Calls holding the GIL go on to the body (signal
- * handlers, handing the GIL to other threads). Calls that released it take it
- * back only on the main thread, the one where signal handlers run, and at most
- * every WB_SIGNAL_CHECK_SECONDS: elsewhere Wasm never waits for the GIL. */
+ * here, without the GIL. A call still holding the GIL runs signal handlers
+ * (the body), then lets go of the GIL for the rest of the call: short calls
+ * never get here, long ones stop holding up other threads (the call path takes
+ * the GIL back when the call returns, host calls take it while they run).
+ * Calls without the GIL take it only on the main thread, the one where signal
+ * handlers run, and at most every WB_SIGNAL_CHECK_SECONDS: elsewhere Wasm
+ * never waits for the GIL. */
 static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                         wasmtime_update_deadline_kind_t *kind) {
     wb_store_state_t *st = (wb_store_state_t *)data;
@@ -324,8 +335,15 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
         st->interrupted = 1;
         return wasmtime_error_new("wasm execution interrupted: deadline passed");
     }
-    if (!st->release_gil)
-        return wb_epoch_body(ctx, st->store, delta, kind);
+    if (wb_state_has_gil(st)) {
+        wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
+        if (r == NULL) {
+            st->released_depth = st->depth;
+            st->saved_ts = PyEval_SaveThread();
+            st->next_signal_check = wb_monotonic() + WB_SIGNAL_CHECK_SECONDS;
+        }
+        return r;
+    }
     if (PyThread_get_thread_ident() != wb_main_thread)
         return NULL;
     double now = wb_monotonic();
@@ -336,6 +354,17 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
     PyGILState_Release(g);
     return r;
+}
+
+/* After a call into the store returns (with the GIL or without it): takes the
+ * GIL back if this call let go of it at an epoch tick. */
+static inline void wb_state_leave(wb_store_state_t *st) {
+    if (st->released_depth != 0 && st->released_depth == st->depth) {
+        st->released_depth = 0;
+        PyEval_RestoreThread(st->saved_ts);
+        st->saved_ts = NULL;
+    }
+    st->depth -= 1;
 }
 
 /* Finalizer for host-function environments and externref payloads owned by

@@ -31,7 +31,6 @@ cdef class Store:
     cdef object _pending
     # thread running a call in this store, and how deep the calls nest
     cdef unsigned long _owner
-    cdef int _depth
     # buffer views of this store's memories that are still alive
     cdef Py_ssize_t _exports
     cdef list _hostfuncs

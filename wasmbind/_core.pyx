@@ -709,16 +709,16 @@ cdef class Store:
             if self.engine is None:
                 raise WasmError("Store was not initialized")
             raise StoreClosedError("the Store is closed")
-        if self._depth and self._owner != PyThread_get_thread_ident():
+        if self._state.depth and self._owner != PyThread_get_thread_ident():
             raise StoreBusyError("the Store is running a call in another thread; "
                                  "a Store belongs to one thread at a time")
         return self._ctx
 
     cdef int _enter(self) except -1:
         """Marks the start of a call into Wasm (the store's context is checked)."""
-        if self._depth == 0:
+        if self._state.depth == 0:
             self._owner = PyThread_get_thread_ident()
-        self._depth += 1
+        self._state.depth += 1
         return 0
 
     @property
@@ -728,7 +728,7 @@ cdef class Store:
 
     @release_gil.setter
     def release_gil(self, bint value):
-        if self._depth:
+        if self._state.depth:
             raise WasmError("cannot change release_gil while a call into the store is running")
         self._state.release_gil = value
 
@@ -741,7 +741,7 @@ cdef class Store:
         if self._store == NULL:
             return
         self._context()
-        if self._depth:
+        if self._state.depth:
             raise WasmError("cannot close a Store while a call into it is running")
         if self._exports:
             raise BufferError("cannot close the Store: %d view(s) of its memories are still alive"
@@ -930,19 +930,13 @@ cdef class _Deadline:
 
 cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t *delta,
                                    wasmtime_update_deadline_kind_t *kind) noexcept:
-    """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers, and
-    hand the GIL to other threads when the call holds it."""
+    """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers."""
     cdef Store store = <Store>data
-    cdef PyThreadState *ts
     try:
         PyErr_CheckSignals()
     except BaseException as exc:
         store._pending = exc
         return wasmtime_error_new(b"wasm execution interrupted by a Python signal handler")
-    if not store._state.release_gil:
-        # let other Python threads run while this call holds the GIL
-        ts = PyEval_SaveThread()
-        PyEval_RestoreThread(ts)
     return NULL
 
 
@@ -1289,7 +1283,7 @@ cdef class Func:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
             else:
                 err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
-            store._depth -= 1
+            wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
                 _raise_call_failure(store, err, trap)
             ok = True
@@ -1306,7 +1300,7 @@ cdef class Func:
         return results
 
     def __repr__(self):
-        if self._type is None and self.store._ctx != NULL and not self.store._depth:
+        if self._type is None and self.store._ctx != NULL and not self.store._state.depth:
             self._load_sig(self.store._ctx)
         sig = self._type.signature() if self._type is not None else "(?)"
         return "<wasmbind.Func %s%s>" % (self._name or "", sig)
@@ -1382,7 +1376,7 @@ cdef object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
     cdef wasmtime_val_raw_t small[SMALL]
     cdef wasmtime_val_raw_t *raw
     cdef Py_ssize_t n
-    if ctx == NULL or store._depth:
+    if ctx == NULL or store._state.depth:
         ctx = store._context()
     if not self._sig_loaded:
         self._load_sig(ctx)
@@ -1410,15 +1404,15 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     for i in range(nargs):
         if _to_raw_fast(self._kinds[i], <object>args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
-    if store._depth == 0:
+    if store._state.depth == 0:
         store._owner = PyThread_get_thread_ident()
-    store._depth += 1
+    store._state.depth += 1
     if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
     else:
         err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
-    store._depth -= 1
+    wb_state_leave(&store._state)
     if err != NULL or trap != NULL:
         _raise_call_failure(store, err, trap)
     if self._nresults == 1:
@@ -1552,15 +1546,15 @@ cdef object _map(Func f, tuple arrays, object out):
             ptrs[np + j] = <char *>views[nbuf].buf
             nbuf += 1
         # the loop
-        if store._depth == 0:
+        if store._state.depth == 0:
             store._owner = PyThread_get_thread_ident()
-        store._depth += 1
+        store._state.depth += 1
         if store._state.release_gil:
             with nogil:
                 failed_at = _map_loop(ctx, &f._func, np, nr, n, kinds, ptrs, scalars, raw, &err, &trap)
         else:
             failed_at = _map_loop(ctx, &f._func, np, nr, n, kinds, ptrs, scalars, raw, &err, &trap)
-        store._depth -= 1
+        wb_state_leave(&store._state)
         if failed_at >= 0:
             _raise_call_failure(store, err, trap)
     finally:
@@ -2321,7 +2315,7 @@ cdef class Instance:
                 _as_extern(store, items[i], &ext[i])
             store._enter()
             err = wasmtime_instance_new(ctx, module._module(), ext, n, &self._instance, &trap)
-            store._depth -= 1
+            wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
                 _link_failure(store, err, trap)
         finally:
@@ -2504,7 +2498,7 @@ cdef class Linker:
         self._check_store(store)
         store._enter()
         err = wasmtime_linker_instantiate(self._linker(), ctx, module._module(), &inst, &trap)
-        store._depth -= 1
+        wb_state_leave(&store._state)
         if err != NULL or trap != NULL:
             _link_failure(store, err, trap)
         return Instance._make(store, module, &inst)

@@ -29,7 +29,10 @@ cdef extern from "wasmbind_helpers.h" nogil:
         int interrupted
         int release_gil
         double next_signal_check
+        int depth
+        int released_depth
     unsigned long wb_main_thread
+    void wb_state_leave(wb_store_state_t *st)
 
     ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t)
     ctypedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
