@@ -1,6 +1,5 @@
 """Shared fixtures and helpers for wasmbind's tests."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -8,8 +7,8 @@ import textwrap
 import pytest
 
 import wasmbind
+from support import PKG_PARENT, python_env
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="session")
@@ -45,17 +44,14 @@ def run_py(code, timeout=60, env=None):
     Returns the CompletedProcess; use it for anything that could crash or
     abort the process (a crash must fail the test, not the test run).
     """
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
-    if env:
-        full_env.update(env)
+    full_env = python_env(**(env or {}))
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=full_env,
-        cwd=ROOT,
+        cwd=PKG_PARENT,
     )
 
 

@@ -13,14 +13,14 @@ import time
 
 import pytest
 
+from support import python_env
 from wasmbind import cli
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wasi_build import (FILES_EXIT, big_pattern, build_wasi, have_wasi_toolchain,  # noqa: E402
                         wasi_toolchain_problem)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+ENV = python_env()
 
 
 def wb(*args, stdin=None, timeout=60, cwd=None, env=None):

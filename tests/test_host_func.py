@@ -1,6 +1,5 @@
 """Host functions: Python callables called from Wasm, Caller, exceptions."""
 
-import sys
 import traceback
 
 import pytest

@@ -7,7 +7,6 @@ import weakref
 
 import pytest
 
-import wasmbind
 from wasmbind import (Engine, Func, FuncType, Global, GlobalType, Instance, Linker, Memory, MemoryType,
                       Module, Store, StoreClosedError, Table, TableType)
 

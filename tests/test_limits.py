@@ -16,13 +16,13 @@ import time
 
 import pytest
 
+from support import python_env
 from wasmbind import (Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError,
                       run_wasi)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wasi_build import build_wasi, have_wasi_toolchain, wasi_toolchain_problem  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 WAT = """
 (module
@@ -260,7 +260,7 @@ CTRL_C = textwrap.dedent("""
 
 
 def _run_child(code, timeout=60):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = python_env()
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout, env=env)
 

@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from wasmbind import Config, Engine, Module, TrapCode, WasmError, run_wasi
+from support import python_env
+from wasmbind import Config, Engine, Module, WasmError, run_wasi
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from realworld import find_realworld_wasm, install_hint  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,7 @@ def test_boolector_via_cli():
     rw = find_realworld_wasm("boolector", "stdin")
     if rw is None:
         pytest.skip("Boolector's WASI build is not installed: %s" % install_hint())
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = python_env()
     p = subprocess.run([sys.executable, "-m", "wasmbind", "run", str(rw.path), "--timeout", "60",
                         "--", "--smt2"], input=rw.stdin, capture_output=True, timeout=120,
                        env=env)

@@ -3,7 +3,7 @@
 import pytest
 
 import wasmbind
-from wasmbind import Engine, Instance, Module, Store, StoreClosedError
+from wasmbind import Instance, Module, Store, StoreClosedError
 
 F = '(module (func (export "f") (result i32) i32.const 7))'
 

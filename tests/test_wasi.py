@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from support import python_env
 import wasmbind
 from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Trap, TrapCode,
                       WasiConfig, WasiExit, WasiResult, run_wasi)
@@ -24,7 +25,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa: E402
                         cat_stat_line, have_wasi_toolchain, wasi_toolchain_problem)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)
@@ -494,7 +494,7 @@ def test_process_exits_cleanly_after_captured_runs(wasm_path):
             assert r.stdout.startswith(b"hello from wasi"), r
         print("ok")
     """ % str(wasm_path("hello")))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = python_env()
     for _ in range(3):
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            timeout=60, env=env)

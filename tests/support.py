@@ -1,0 +1,18 @@
+"""Shared by the tests: how to start Python subprocesses that import the same
+wasmbind as this test run (the source tree after an in-place build, or the
+installed package when the tests run against a wheel)."""
+
+import os
+
+import wasmbind
+
+#: The directory that holds the imported ``wasmbind`` package.
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(wasmbind.__file__)))
+
+
+def python_env(**extra):
+    """``os.environ`` for a child Python that imports this run's wasmbind first."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
