@@ -24,7 +24,8 @@ Pointer arguments (``ptr``) are byte offsets into the module's exported
 returning a 16-byte aligned offset (growing the memory as needed, 0 on
 failure) and ``heap_reset()``; a host may instead write anywhere from
 ``heap_base()`` upwards.  Integer results wrap as documented per function.
-See ``benchmarks/kernels_py.py`` for the pure-Python reference versions.
+See ``wasmbind.kernels.reference`` (``reference.py`` here) for the pure-Python
+reference versions.
 """
 
 from __future__ import annotations
