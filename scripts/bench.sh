@@ -15,6 +15,8 @@ fi
 echo "== installing wasmbind[bench] into $VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[bench]"
+# pywasm3 is an optional peer: it builds from source and not on every Python.
+"$VENV/bin/python" -m pip install -q pywasm3 || echo "== pywasm3 did not install; its column is skipped"
 
 mkdir -p bench-results
 # Run from bench-results/ so that `-m` imports the installed package, not the
