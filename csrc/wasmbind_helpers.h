@@ -255,6 +255,103 @@ static inline int wb_compact_long(PyObject *v, long long *out) {
 #endif
 }
 
+/* Converts an exact int or float argument to a raw value of `kind` (a
+ * wasmtime_valkind_t) without touching reference counts: 0 when done, 1 when
+ * the caller must take the general path (other types, out of range, errors). */
+static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) {
+    long long x;
+    int overflow = 0;
+    switch (kind) {
+    case 0: /* i32: [-2**31, 2**32) */
+        if (!PyLong_CheckExact(v))
+            return 1;
+        if (!wb_compact_long(v, &x)) {
+            x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 1;
+            }
+        }
+        if (x < -0x80000000LL || x > 0xFFFFFFFFLL)
+            return 1;
+        out->i32 = (int32_t)(uint32_t)x;
+        return 0;
+    case 1: /* i64 */
+        if (!PyLong_CheckExact(v))
+            return 1;
+        if (!wb_compact_long(v, &x)) {
+            x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 1;
+            }
+        }
+        out->i64 = x;
+        return 0;
+    case 2: /* f32 */
+        if (!PyFloat_CheckExact(v))
+            return 1;
+        out->f32 = (float)PyFloat_AS_DOUBLE(v);
+        return 0;
+    case 3: /* f64 */
+        if (!PyFloat_CheckExact(v))
+            return 1;
+        out->f64 = PyFloat_AS_DOUBLE(v);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* A raw result of `kind` (numeric or v128) as a new Python object, NULL with
+ * an exception set on failure or for a kind that is not a number. */
+static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
+    switch (kind) {
+    case 0:
+        return PyLong_FromLong(r->i32);
+    case 1:
+        return PyLong_FromLongLong(r->i64);
+    case 2:
+        return PyFloat_FromDouble(r->f32);
+    case 3:
+        return PyFloat_FromDouble(r->f64);
+    case 4: { /* v128: little-endian 128-bit unsigned */
+        uint64_t lo, hi;
+        memcpy(&lo, r->v128, 8);
+        memcpy(&hi, r->v128 + 8, 8);
+        PyObject *h = PyLong_FromUnsignedLongLong(hi);
+        PyObject *l = PyLong_FromUnsignedLongLong(lo);
+        PyObject *sh = PyLong_FromLong(64);
+        PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
+        PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
+        Py_XDECREF(h);
+        Py_XDECREF(l);
+        Py_XDECREF(sh);
+        Py_XDECREF(hs);
+        return res;
+    }
+    default:
+        PyErr_Format(PyExc_TypeError, "cannot read value kind %d as a raw value", (int)kind);
+        return NULL;
+    }
+}
+
+/* The results of a call as a new tuple. */
+static PyObject *wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = wb_raw_to_object(kinds[i], &raw[i]);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
 /* --------------------------------------------- GIL-aware callback entries */
 
 /* The bodies are Cython functions that need the GIL; these entries take it

@@ -304,17 +304,7 @@ cdef inline int _to_raw(uint8_t kind, object v, wasmtime_val_raw_t *out) except 
 
 
 cdef inline object _from_raw(uint8_t kind, wasmtime_val_raw_t *raw):
-    if kind == WB_I32:
-        return PyLong_FromLong(raw.i32)
-    if kind == WB_I64:
-        return PyLong_FromLongLong(raw.i64)
-    if kind == WB_F64:
-        return PyFloat_FromDouble(raw.f64)
-    if kind == WB_F32:
-        return PyFloat_FromDouble(raw.f32)
-    if kind == WB_V128:
-        return int.from_bytes(PyBytes_FromStringAndSize(<char *>raw.v128, 16), "little")
-    raise TypeError("cannot read %s as a raw value" % _kind_name(kind))
+    return wb_raw_to_object(kind, raw)
 
 
 cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
@@ -1320,40 +1310,6 @@ cdef extern from "Python.h":
         unsigned long tp_flags
     unsigned long Py_TPFLAGS_HAVE_VECTORCALL
     Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
-    long long _fast_as_ll "PyLong_AsLongLongAndOverflow"(object v, int *overflow) noexcept
-
-
-cdef inline int _to_raw_fast(uint8_t kind, object v, wasmtime_val_raw_t *out) noexcept:
-    """0 when ``v`` was converted; 1 when the slow path must handle it."""
-    cdef int overflow = 0
-    cdef long long x
-    if kind == WB_I32:
-        if PyLong_CheckExact(v):
-            if wb_compact_long(v, &x):
-                out.i32 = <int32_t><uint32_t>x
-                return 0
-            x = _fast_as_ll(v, &overflow)
-            if not overflow and -0x80000000 <= x <= 0xFFFFFFFF:
-                out.i32 = <int32_t><uint32_t>x
-                return 0
-    elif kind == WB_F64:
-        if PyFloat_CheckExact(v):
-            out.f64 = PyFloat_AS_DOUBLE(v)
-            return 0
-    elif kind == WB_I64:
-        if PyLong_CheckExact(v):
-            if wb_compact_long(v, &x):
-                out.i64 = x
-                return 0
-            x = _fast_as_ll(v, &overflow)
-            if not overflow:
-                out.i64 = x
-                return 0
-    elif kind == WB_F32:
-        if PyFloat_CheckExact(v):
-            out.f32 = <float>PyFloat_AS_DOUBLE(v)
-            return 0
-    return 1
 
 
 cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) except -1:
@@ -1370,7 +1326,7 @@ cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, Py
     return _invoke(<Func>callable, args, PyVectorcall_NARGS(nargsf))
 
 
-cdef object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
+cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
     cdef Store store = self.store
     cdef wasmtime_context_t *ctx = store._ctx
     cdef wasmtime_val_raw_t small[SMALL]
@@ -1402,7 +1358,7 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     cdef wasmtime_error_t *err
     cdef wasm_trap_t *trap = NULL
     for i in range(nargs):
-        if _to_raw_fast(self._kinds[i], <object>args[i], &raw[i]):
+        if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
     if store._state.depth == 0:
         store._owner = PyThread_get_thread_ident()
@@ -1416,15 +1372,10 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     if err != NULL or trap != NULL:
         _raise_call_failure(store, err, trap)
     if self._nresults == 1:
-        return _from_raw(self._kinds[nargs], raw)
+        return wb_raw_to_object(self._kinds[nargs], raw)
     if self._nresults == 0:
         return None
-    res = PyTuple_New(self._nresults)
-    for i in range(self._nresults):
-        v = _from_raw(self._kinds[nargs + i], &raw[i])
-        Py_INCREF(v)
-        PyTuple_SET_ITEM(res, i, v)
-    return res
+    return wb_raw_results_tuple(self._kinds + nargs, raw, self._nresults)
 
 
 # Give Func instances a vectorcall slot (Cython gives extension types' __call__

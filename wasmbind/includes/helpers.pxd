@@ -1,6 +1,6 @@
 # Declarations of wasmbind's own C helpers (csrc/wasmbind_helpers.h).
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport wasm_engine_t, wasm_trap_t
 from wasmbind.includes.wasmtime cimport *
 from wasmbind.includes.wasi cimport wb_finalizer_t, wb_wasi_output_t
@@ -11,6 +11,9 @@ cdef extern from "wasmbind_helpers.h" nogil:
     void wb_ticker_remove(wasm_engine_t *engine)
     double wb_monotonic()
     int wb_compact_long(object v, long long *out) noexcept
+    int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) noexcept
+    object wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r)
+    object wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n)
 
     ctypedef struct wb_capture_t:
         unsigned char *data
