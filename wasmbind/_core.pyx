@@ -660,10 +660,12 @@ cdef class Store:
 
     ``Store(engine=None, *, release_gil=False)``. A store belongs to one thread
     at a time: using it from a second thread while a call runs in the first
-    raises :class:`StoreBusyError`. ``release_gil=True`` releases the GIL for
-    the whole of every Wasm call, so stores in different threads run in
-    parallel; otherwise the GIL is held and handed to other threads every few
-    milliseconds while a call runs long (see ``Config.epoch_interruption``).
+    raises :class:`StoreBusyError`. By default a call holds the GIL (short calls
+    pay nothing for it) until its first epoch tick (a few milliseconds): a
+    long call then lets go of it for the rest of the call and takes it back when
+    it returns, so other threads run on and stores in different threads run
+    Wasm in parallel (see ``Config.epoch_interruption``). ``release_gil=True``
+    releases the GIL for the whole of every call instead.
     Use as a context manager or call :meth:`close`; closing twice is harmless.
     """
 

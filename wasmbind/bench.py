@@ -1146,7 +1146,7 @@ def group_gil(report: Report, peers: Peers) -> None:
         _, e = wb_instance("kernels", engine, release_gil=release)
         return lambda: e.mandelbrot(width, height, it)
 
-    cases = [("wasmbind (GIL held, handed off every epoch tick)", wb_call(eng_on, False)),
+    cases = [("wasmbind default (GIL let go at the first epoch tick)", wb_call(eng_on, False)),
              ("wasmbind, Store(release_gil=True)", wb_call(eng_on, True)),
              ("wasmbind, Config(epoch_interruption=False)", wb_call(eng_off, False))]
     if peers.wt:
