@@ -232,6 +232,21 @@ static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
     return (ptrdiff_t)n;
 }
 
+/* ----------------------------------------------------- thread identity */
+
+/* An identifier of the calling thread, unique among live threads, for the
+ * store's "which thread is running a call" check on every call: the thread
+ * pointer itself where the compiler can read it (what pthread_self() returns on
+ * glibc and musl), else Python's thread ident. */
+static inline unsigned long wb_thread_id(void) {
+#if defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    (defined(__x86_64__) || defined(__aarch64__)) && __GNUC__ >= 11
+    return (unsigned long)__builtin_thread_pointer();
+#else
+    return PyThread_get_thread_ident();
+#endif
+}
+
 /* ----------------------------------------------------- fast int access */
 
 /* Reads a Python int that fits in one internal digit (|v| < 2**30) without a

@@ -37,7 +37,7 @@ from wasmbind.types import (ExportType, FuncType, GlobalType, ImportType, Memory
                             TagType, ValType)
 
 cdef extern from "Python.h":
-    unsigned long PyThread_get_thread_ident()
+    unsigned long wb_thread_id()
     object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames)
     int PyIndex_Check(object o)
     object PyNumber_Index(object o)
@@ -701,7 +701,7 @@ cdef class Store:
             if self.engine is None:
                 raise WasmError("Store was not initialized")
             raise StoreClosedError("the Store is closed")
-        if self._state.depth and self._owner != PyThread_get_thread_ident():
+        if self._state.depth and self._owner != wb_thread_id():
             raise StoreBusyError("the Store is running a call in another thread; "
                                  "a Store belongs to one thread at a time")
         return self._ctx
@@ -709,7 +709,7 @@ cdef class Store:
     cdef int _enter(self) except -1:
         """Marks the start of a call into Wasm (the store's context is checked)."""
         if self._state.depth == 0:
-            self._owner = PyThread_get_thread_ident()
+            self._owner = wb_thread_id()
         self._state.depth += 1
         return 0
 
@@ -1363,7 +1363,7 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
         if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
     if store._state.depth == 0:
-        store._owner = PyThread_get_thread_ident()
+        store._owner = wb_thread_id()
     store._state.depth += 1
     if store._state.release_gil:
         with nogil:
@@ -1500,7 +1500,7 @@ cdef object _map(Func f, tuple arrays, object out):
             nbuf += 1
         # the loop
         if store._state.depth == 0:
-            store._owner = PyThread_get_thread_ident()
+            store._owner = wb_thread_id()
         store._state.depth += 1
         if store._state.release_gil:
             with nogil:

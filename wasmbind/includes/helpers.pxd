@@ -10,6 +10,7 @@ cdef extern from "wasmbind_helpers.h" nogil:
     int wb_ticker_add(wasm_engine_t *engine)
     void wb_ticker_remove(wasm_engine_t *engine)
     double wb_monotonic()
+    unsigned long wb_thread_id()
     int wb_compact_long(object v, long long *out) noexcept
     int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) noexcept
     object wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r)
