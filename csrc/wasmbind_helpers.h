@@ -273,34 +273,32 @@ static inline int wb_compact_long(PyObject *v, long long *out) {
 /* Converts an exact int or float argument to a raw value of `kind` (a
  * wasmtime_valkind_t) without touching reference counts: 0 when done, 1 when
  * the caller must take the general path (other types, out of range, errors). */
+/* An exact int that fits in a long long: 1 with the value, else 0 (no error set). */
+static inline int wb_exact_long(PyObject *v, long long *x) {
+    int overflow = 0;
+    if (!PyLong_CheckExact(v))
+        return 0;
+    if (wb_compact_long(v, x))
+        return 1;
+    *x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (*x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
 static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) {
     long long x;
-    int overflow = 0;
     switch (kind) {
     case 0: /* i32: [-2**31, 2**32) */
-        if (!PyLong_CheckExact(v))
-            return 1;
-        if (!wb_compact_long(v, &x)) {
-            x = PyLong_AsLongLongAndOverflow(v, &overflow);
-            if (overflow || (x == -1 && PyErr_Occurred())) {
-                PyErr_Clear();
-                return 1;
-            }
-        }
-        if (x < -0x80000000LL || x > 0xFFFFFFFFLL)
+        if (!wb_exact_long(v, &x) || x < -0x80000000LL || x > 0xFFFFFFFFLL)
             return 1;
         out->i32 = (int32_t)(uint32_t)x;
         return 0;
     case 1: /* i64 */
-        if (!PyLong_CheckExact(v))
+        if (!wb_exact_long(v, &x))
             return 1;
-        if (!wb_compact_long(v, &x)) {
-            x = PyLong_AsLongLongAndOverflow(v, &overflow);
-            if (overflow || (x == -1 && PyErr_Occurred())) {
-                PyErr_Clear();
-                return 1;
-            }
-        }
         out->i64 = x;
         return 0;
     case 2: /* f32 */

@@ -6,14 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV="${WASMBIND_VENV:-.venv}"
-PY="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    "$PY" -m venv "$VENV"
-fi
+. scripts/venv.sh
 echo "== installing wasmbind[bench] into $VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[bench]"
 # pywasm3 is an optional peer: it builds from source and not on every Python.
 "$VENV/bin/python" -m pip install -q pywasm3 || echo "== pywasm3 did not install; its column is skipped"
@@ -22,4 +16,4 @@ mkdir -p bench-results
 # Run from bench-results/ so that `-m` imports the installed package, not the
 # source tree (which has no compiled extension).
 cd bench-results
-exec "../$VENV/bin/python" -m wasmbind bench --out . "$@"
+exec "$VENV/bin/python" -m wasmbind bench --out . "$@"

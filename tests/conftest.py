@@ -1,5 +1,6 @@
 """Shared fixtures and helpers for wasmbind's tests."""
 
+import faulthandler
 import subprocess
 import sys
 import textwrap
@@ -61,3 +62,21 @@ def assert_clean(proc, expect_stdout=None):
     assert proc.returncode == 0, detail
     if expect_stdout is not None:
         assert proc.stdout.strip() == expect_stdout, detail
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "hang_guard(seconds): kill the test process with a traceback if a test runs longer")
+
+
+@pytest.fixture(autouse=True)
+def _hang_guard(request):
+    """With ``pytestmark = pytest.mark.hang_guard(N)``, a test still running after N
+    seconds kills the test process with a traceback instead of hanging CI."""
+    marker = request.node.get_closest_marker("hang_guard")
+    if marker is None:
+        yield
+        return
+    faulthandler.dump_traceback_later(marker.args[0], exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()

@@ -7,7 +7,6 @@ test process if a test hangs anyway, and the Ctrl-C tests run in a child
 interpreter with a timeout.
 """
 
-import faulthandler
 import os
 import subprocess
 import sys
@@ -50,11 +49,7 @@ WAT = """
 PAGE = 65536
 
 
-@pytest.fixture(autouse=True)
-def _hang_guard():
-    faulthandler.dump_traceback_later(60, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+pytestmark = pytest.mark.hang_guard(60)
 
 
 @pytest.fixture(scope="module")

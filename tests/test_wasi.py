@@ -6,7 +6,6 @@ Nothing here can run away: every program that could loop is given fuel or a
 deadline, and an autouse guard kills the test process if a test hangs.
 """
 
-import faulthandler
 import os
 import subprocess
 import sys
@@ -27,12 +26,7 @@ from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa
 
 
 
-@pytest.fixture(autouse=True)
-def _hang_guard():
-    """A hung test kills the test process with a traceback instead of hanging CI."""
-    faulthandler.dump_traceback_later(60, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+pytestmark = pytest.mark.hang_guard(60)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from wasmbind.errors import (
 )
 from wasmbind.types import (
     ExportType,
+    ExternType,
     FuncType,
     GlobalType,
     ImportType,
@@ -66,6 +67,13 @@ __all__ = [
     "Table",
     "Linker",
     "WasiConfig",
+    "default_engine",
+    "instantiate",
+    "wat2wasm",
+    "run_wasi",
+    "WasiResult",
+    # spelled out (not errors.__all__ + types.__all__): type checkers only
+    # follow a literal __all__
     "ValType",
     "FuncType",
     "MemoryType",
@@ -74,6 +82,7 @@ __all__ = [
     "TagType",
     "ImportType",
     "ExportType",
+    "ExternType",
     "WasmError",
     "CompileError",
     "LinkError",
@@ -83,9 +92,4 @@ __all__ = [
     "WasiExit",
     "StoreClosedError",
     "StoreBusyError",
-    "default_engine",
-    "instantiate",
-    "wat2wasm",
-    "run_wasi",
-    "WasiResult",
 ]
