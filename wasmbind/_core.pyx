@@ -1428,7 +1428,10 @@ cdef int _get_map_buffer(object obj, uint8_t kind, Py_buffer *view, bint writabl
         flags |= PyBUF_WRITABLE
     if not PyObject_CheckBuffer(obj):
         return 0
-    PyObject_GetBuffer(obj, view, flags)
+    try:
+        PyObject_GetBuffer(obj, view, flags)
+    except (BufferError, ValueError, TypeError):
+        return 0  # not C-contiguous, read-only...: convert (inputs) or refuse (out)
     if _format_ok(view.format, view.itemsize, kind):
         return 1
     PyBuffer_Release(view)
