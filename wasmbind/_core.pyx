@@ -2160,7 +2160,9 @@ cdef class Exports:
     """An instance's exports: ``exports.add``, ``exports["add"]``, ``"add" in exports``,
     iteration over names (in the module's order), ``len``. A missing name raises
     KeyError / AttributeError naming it. Items are looked up in the engine on
-    first use and kept, so ``exports.add`` is the same Func every time."""
+    first use and kept, so ``exports.add`` is the same Func every time. An export
+    named like a method (``get``, ``keys``, ``values``, ``items``) is reached by
+    item access: ``exports["get"]``."""
     cdef Store _store
     cdef wasmtime_instance_t _instance
     cdef tuple _names
@@ -2471,7 +2473,11 @@ cdef class Linker:
         return _wrap_extern(store, &item, name)
 
     def get_default(self, Store store not None, str name not None):
-        """The default export (``_start`` or the unnamed one) of module ``name``."""
+        """The default export (``_start`` or the unnamed one) of module ``name``.
+
+        As in Wasmtime, a name with no definitions gives a function that does
+        nothing; use :meth:`get` to look an export up strictly.
+        """
         cdef wasmtime_context_t *ctx = store._context()
         cdef wasmtime_func_t f
         self._check_store(store)
