@@ -5,7 +5,7 @@ engine rejects: the engine's C constructor aborts the process on an invalid
 configuration, so none may reach it.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 __all__ = ["Config"]
 
@@ -101,7 +101,7 @@ class Config:
             return object.__getattribute__(self, "_" + name)
         raise AttributeError("Config has no option %r" % name)
 
-    def __dir__(self):
+    def __dir__(self) -> List[str]:
         return sorted(set(object.__dir__(self)) | set(_OPTIONS))
 
     def options(self) -> Dict[str, Any]:

@@ -5,7 +5,7 @@ the one choke point in ``_core.pyx`` (``_raise_error`` / ``_raise_call_failure``
 """
 
 import enum
-from typing import NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
 
 __all__ = [
     "WasmError",
@@ -116,7 +116,7 @@ class Trap(WasmError):
             text += "\nwasm backtrace:\n" + "\n".join(lines)
         return text
 
-    def __reduce__(self):  # keep code and frames across pickling
+    def __reduce__(self) -> Tuple[Any, ...]:  # keep code and frames across pickling
         return (type(self), (self.message, self.code, self.frames))
 
 
@@ -131,5 +131,5 @@ class WasiExit(WasmError):
         super().__init__("WASI program exited with code %d" % code)
         self.code = code
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.code,))

@@ -65,7 +65,7 @@ class _Stream:
     def __repr__(self) -> str:
         return "wasmbind.wasi.%s" % self.name
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         return self.name
 
 
@@ -154,7 +154,7 @@ class WasiResult:
 
 # ---------------------------------------------------------------- engines
 
-_engines: Dict[Tuple, Engine] = {}
+_engines: Dict[Tuple[Any, ...], Engine] = {}
 _engines_lock = threading.Lock()
 
 
