@@ -12,7 +12,11 @@
 
 #include "wasmbind_capi.h"
 
-#define WB_ALIGNOF(T) offsetof(struct { char c; T t; }, t)
+#if defined(_MSC_VER)
+#define WB_ALIGNOF(T) __alignof(T)
+#else
+#define WB_ALIGNOF(T) __alignof__(T)
+#endif
 
 static int wb_abi_add(PyObject *out, const char *name, size_t size, size_t align, PyObject *fields) {
     if (fields == NULL)
