@@ -364,9 +364,6 @@ WB_IMPORT wasmtime_error_t *wasmtime_instance_new(wasmtime_context_t *store, con
                                                   wasmtime_instance_t *instance, wasm_trap_t **trap);
 WB_IMPORT bool wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance,
                                             const char *name, size_t name_len, wasmtime_extern_t *item);
-WB_IMPORT bool wasmtime_instance_export_nth(wasmtime_context_t *store, const wasmtime_instance_t *instance,
-                                            size_t index, char **name, size_t *name_len,
-                                            wasmtime_extern_t *item);
 WB_IMPORT void wasmtime_extern_delete(wasmtime_extern_t *val);
 WB_IMPORT wasm_externtype_t *wasmtime_extern_type(wasmtime_context_t *context, wasmtime_extern_t *val);
 

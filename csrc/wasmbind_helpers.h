@@ -385,6 +385,7 @@ typedef struct {
     int release_gil;          /* calls in this store run without the GIL */
     double next_signal_check; /* calls without the GIL: next time to run signal handlers */
     int depth;                /* calls into this store now running (nested through host calls) */
+    unsigned long owner;      /* wb_thread_id() of the thread running them */
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
 } wb_store_state_t;
@@ -464,6 +465,13 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
     PyGILState_Release(g);
     return r;
+}
+
+/* Before a call into the store (the store's context already checked). */
+static inline void wb_state_enter(wb_store_state_t *st) {
+    if (st->depth == 0)
+        st->owner = wb_thread_id();
+    st->depth += 1;
 }
 
 /* After a call into the store returns (with the GIL or without it): takes the

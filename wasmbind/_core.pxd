@@ -29,8 +29,6 @@ cdef class Store:
     cdef wb_store_state_t _state
     # a host-callback or signal-handler exception waiting to be re-raised
     cdef object _pending
-    # thread running a call in this store, and how deep the calls nest
-    cdef unsigned long _owner
     # buffer views of this store's memories that are still alive
     cdef Py_ssize_t _exports
     cdef list _hostfuncs
@@ -40,7 +38,6 @@ cdef class Store:
     cdef object __weakref__
 
     cdef wasmtime_context_t *_context(self) except NULL
-    cdef int _enter(self) except -1
 
 
 cdef class Module:

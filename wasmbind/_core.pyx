@@ -9,17 +9,16 @@ Caller, Memory, Global, Table, Instance and Exports, Linker, WASI.
 cimport cython
 from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE, PyObject_CheckBuffer, PyBuffer_FillInfo, PyBuffer_Release,
                              PyObject_GetBuffer)
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact, PyFloat_FromDouble
-from cpython.long cimport (PyLong_AsDouble, PyLong_AsLongLong, PyLong_AsLongLongAndOverflow,
-                           PyLong_AsUnsignedLongLong, PyLong_Check, PyLong_CheckExact,
-                           PyLong_FromLong, PyLong_FromLongLong)
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble, PyFloat_CheckExact
+from cpython.long cimport (PyLong_AsDouble, PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong,
+                           PyLong_Check, PyLong_CheckExact)
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.sequence cimport PySequence_Fast_ITEMS
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -701,17 +700,10 @@ cdef class Store:
             if self.engine is None:
                 raise WasmError("Store was not initialized")
             raise StoreClosedError("the Store is closed")
-        if self._state.depth and self._owner != wb_thread_id():
+        if self._state.depth and self._state.owner != wb_thread_id():
             raise StoreBusyError("the Store is running a call in another thread; "
                                  "a Store belongs to one thread at a time")
         return self._ctx
-
-    cdef int _enter(self) except -1:
-        """Marks the start of a call into Wasm (the store's context is checked)."""
-        if self._state.depth == 0:
-            self._owner = wb_thread_id()
-        self._state.depth += 1
-        return 0
 
     @property
     def release_gil(self):
@@ -931,11 +923,6 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
         return wasmtime_error_new(b"wasm execution interrupted by a Python signal handler")
     return NULL
 
-
-cdef extern from "Python.h":
-    ctypedef struct PyThreadState
-    PyThreadState *PyEval_SaveThread() nogil
-    void PyEval_RestoreThread(PyThreadState *) nogil
 
 
 # ======================================================================
@@ -1269,7 +1256,7 @@ cdef class Func:
                     _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
                 except (TypeError, OverflowError, ValueError):
                     self._arg_error(i)
-            store._enter()
+            wb_state_enter(&store._state)
             if store._state.release_gil:
                 with nogil:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
@@ -1362,9 +1349,7 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     for i in range(nargs):
         if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
-    if store._state.depth == 0:
-        store._owner = wb_thread_id()
-    store._state.depth += 1
+    wb_state_enter(&store._state)
     if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
@@ -1502,9 +1487,7 @@ cdef object _map(Func f, tuple arrays, object out):
             ptrs[np + j] = <char *>views[nbuf].buf
             nbuf += 1
         # the loop
-        if store._state.depth == 0:
-            store._owner = wb_thread_id()
-        store._state.depth += 1
+        wb_state_enter(&store._state)
         if store._state.release_gil:
             with nogil:
                 failed_at = _map_loop(ctx, &f._func, np, nr, n, kinds, ptrs, scalars, raw, &err, &trap)
@@ -2271,7 +2254,7 @@ cdef class Instance:
         try:
             for i in range(n):
                 _as_extern(store, items[i], &ext[i])
-            store._enter()
+            wb_state_enter(&store._state)
             err = wasmtime_instance_new(ctx, module._module(), ext, n, &self._instance, &trap)
             wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
@@ -2454,7 +2437,7 @@ cdef class Linker:
         cdef wasmtime_instance_t inst
         cdef wasm_trap_t *trap = NULL
         self._check_store(store)
-        store._enter()
+        wb_state_enter(&store._state)
         err = wasmtime_linker_instantiate(self._linker(), ctx, module._module(), &inst, &trap)
         wb_state_leave(&store._state)
         if err != NULL or trap != NULL:

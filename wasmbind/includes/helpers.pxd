@@ -35,7 +35,9 @@ cdef extern from "wasmbind_helpers.h" nogil:
         double next_signal_check
         int depth
         int released_depth
+        unsigned long owner
     unsigned long wb_main_thread
+    void wb_state_enter(wb_store_state_t *st)
     void wb_state_leave(wb_store_state_t *st)
 
     ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t)

@@ -217,8 +217,6 @@ cdef extern from "wasmbind_capi.h" nogil:
                                             wasmtime_instance_t *instance, wasm_trap_t **trap)
     bint wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance,
                                       const char *name, size_t name_len, wasmtime_extern_t *item)
-    bint wasmtime_instance_export_nth(wasmtime_context_t *store, const wasmtime_instance_t *instance,
-                                      size_t index, char **name, size_t *name_len, wasmtime_extern_t *item)
     void wasmtime_extern_delete(wasmtime_extern_t *val)
     wasm_externtype_t *wasmtime_extern_type(wasmtime_context_t *context, wasmtime_extern_t *val)
 
