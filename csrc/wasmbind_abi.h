@@ -1,5 +1,6 @@
 /*
- * Sizes, alignments and field offsets of every struct wasmbind declares by
+ * Build facts: the engine version built in (setup.py defines it), and the
+ * sizes, alignments and field offsets of every struct wasmbind declares by
  * value, as this compiler lays them out from csrc/wasmbind_capi.h. The tests
  * compare them with an independent description of the engine's ABI (the
  * ctypes structures of the `wasmtime` Python package).
@@ -11,6 +12,10 @@
 #include <stddef.h>
 
 #include "wasmbind_capi.h"
+
+#ifndef WASMBIND_WASMTIME_VERSION
+#define WASMBIND_WASMTIME_VERSION "unknown"
+#endif
 
 #if defined(_MSC_VER)
 #define WB_ALIGNOF(T) __alignof(T)

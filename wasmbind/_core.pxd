@@ -2,12 +2,9 @@
 from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport *
 from wasmbind.includes.wasmtime cimport *
-from wasmbind.includes.helpers cimport wb_capture_t, wb_store_state_t
-from cpython.object cimport PyObject
-
-cdef extern from "Python.h":
-    ctypedef PyObject *(*vectorcallfunc)(PyObject *callable, PyObject **args, size_t nargsf,
-                                         PyObject *kwnames)
+from wasmbind.includes.calls cimport wb_store_state_t
+from wasmbind.includes.capture cimport wb_capture_t
+from wasmbind.includes.python cimport vectorcallfunc
 
 
 cdef class Engine:
@@ -30,7 +27,7 @@ cdef class Store:
     # a host-callback or signal-handler exception waiting to be re-raised
     cdef object _pending
     # buffer views of this store's memories that are still alive
-    cdef Py_ssize_t _exports
+    cdef Py_ssize_t _buffer_views
     cdef list _hostfuncs
     cdef object _limits
     cdef wb_capture_t *_stdout
@@ -49,14 +46,23 @@ cdef class Module:
     cdef object __weakref__
 
     @staticmethod
-    cdef Module _from_ptr(Engine engine, wasmtime_module_t *m)
+    cdef Module _wrap(Engine engine, wasmtime_module_t *m)
     cdef wasmtime_module_t *_module(self) except NULL
 
 
-cdef class Func:
-    # the per-instance vectorcall entry (see the call path in _core.pyx)
-    cdef vectorcallfunc _vectorcall
+# Everything that lives in a store (h5py's ObjectID, uvloop's UVHandle): holds
+# the store alive and reaches the engine context only through _context(),
+# which raises for an object never initialised, a closed store, or a store
+# running a call in another thread.
+cdef class _StoreObject:
     cdef readonly Store store
+
+    cdef wasmtime_context_t *_context(self) except NULL
+
+
+cdef class Func(_StoreObject):
+    # the per-instance vectorcall entry (see the call path in core/func.pxi)
+    cdef vectorcallfunc _vectorcall
     cdef wasmtime_func_t _func
     cdef object _name
     cdef object _type
@@ -72,42 +78,32 @@ cdef class Func:
     cdef int _load_sig(self, wasmtime_context_t *ctx) except -1
     cdef str _label(self)
     cdef int _arity_error(self, Py_ssize_t given) except -1
-    cdef int _arg_error(self, Py_ssize_t i) except -1
+    cdef int _arg_error(self, Py_ssize_t i, object exc) except -1
     cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args)
 
 
-cdef class Memory:
-    cdef readonly Store store
+cdef class Memory(_StoreObject):
     cdef wasmtime_memory_t _mem
-
-    cdef wasmtime_context_t *_ctx(self) except NULL
     cdef uint8_t *_span(self, Py_ssize_t offset, Py_ssize_t length) except NULL
     cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1
 
 
-cdef class Global:
-    cdef readonly Store store
+cdef class Global(_StoreObject):
     cdef wasmtime_global_t _global
 
-    cdef wasmtime_context_t *_ctx(self) except NULL
 
-
-cdef class Table:
-    cdef readonly Store store
+cdef class Table(_StoreObject):
     cdef wasmtime_table_t _table
-
-    cdef wasmtime_context_t *_ctx(self) except NULL
-    cdef uint64_t _index(self, object i) except? 0xFFFFFFFFFFFFFFFF
+    cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF
 
 
-cdef class Instance:
-    cdef readonly Store store
+cdef class Instance(_StoreObject):
     cdef readonly Module module
     cdef wasmtime_instance_t _instance
     cdef readonly object exports
 
     @staticmethod
-    cdef Instance _make(Store store, Module module, wasmtime_instance_t *inst)
+    cdef Instance _wrap(Store store, Module module, wasmtime_instance_t *inst)
 
 
 cdef class Linker:

@@ -1,9 +1,10 @@
 # Declarations of Wasmtime's WASI preview-1 configuration API (wasi.h) used by wasmbind.
 from wasmbind.includes.wasm cimport wasm_byte_vec_t
+from wasmbind.includes.wasmtime cimport (wasmtime_context_t, wasmtime_error_t, wasmtime_linker_t,
+                                         wb_finalizer_t)
 
 cdef extern from "wasmbind_capi.h" nogil:
     ctypedef struct wasi_config_t
-    ctypedef void (*wb_finalizer_t)(void *)
     ctypedef Py_ssize_t (*wb_wasi_output_t)(void *data, const unsigned char *buf, size_t len)
 
     wasi_config_t *wasi_config_new()
@@ -25,3 +26,7 @@ cdef extern from "wasmbind_capi.h" nogil:
                                        wb_finalizer_t finalizer)
     bint wasi_config_preopen_dir(wasi_config_t *config, const char *host_path, const char *guest_path,
                                  bint fs_mutable)
+
+    # Wasmtime's side: a store's WASI context, the linker's WASI functions
+    wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *context, wasi_config_t *wasi)
+    wasmtime_error_t *wasmtime_linker_define_wasi(wasmtime_linker_t *linker)

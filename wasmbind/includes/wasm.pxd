@@ -45,11 +45,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     ctypedef uint8_t wasm_externkind_t
 
     enum:
-        WB_WASM_I32
-        WB_WASM_I64
-        WB_WASM_F32
-        WB_WASM_F64
-        WB_WASM_V128
         WB_WASM_EXTERNREF
         WB_WASM_FUNCREF
         WB_WASM_CONST
@@ -61,7 +56,6 @@ cdef extern from "wasmbind_capi.h" nogil:
         WB_WASM_EXTERN_TAG
 
     void wasm_byte_vec_new(wasm_byte_vec_t *out, size_t size, const wasm_byte_t *data)
-    void wasm_byte_vec_new_uninitialized(wasm_byte_vec_t *out, size_t size)
     void wasm_byte_vec_delete(wasm_byte_vec_t *vec)
 
     wasm_config_t *wasm_config_new()
@@ -70,8 +64,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     void wasm_engine_delete(wasm_engine_t *engine)
 
     wasm_valtype_t *wasm_valtype_new(wasm_valkind_t kind)
-    wasm_valkind_t wasm_valtype_kind(const wasm_valtype_t *type)
-    void wasm_valtype_delete(wasm_valtype_t *type)
     void wasm_valtype_vec_new(wasm_valtype_vec_t *out, size_t size, wasm_valtype_t **data)
     void wasm_valtype_vec_new_empty(wasm_valtype_vec_t *out)
 
@@ -99,7 +91,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     const wasm_tabletype_t *wasm_externtype_as_tabletype_const(const wasm_externtype_t *type)
     const wasm_memorytype_t *wasm_externtype_as_memorytype_const(const wasm_externtype_t *type)
     const wasm_tagtype_t *wasm_externtype_as_tagtype_const(const wasm_externtype_t *type)
-    void wasm_externtype_delete(wasm_externtype_t *type)
 
     const wasm_name_t *wasm_importtype_module(const wasm_importtype_t *type)
     const wasm_name_t *wasm_importtype_name(const wasm_importtype_t *type)

@@ -1,7 +1,6 @@
 # Declarations of Wasmtime's extensions to the C API (wasmtime.h) used by wasmbind.
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t, int64_t
 from wasmbind.includes.wasm cimport *
-from wasmbind.includes.wasi cimport wasi_config_t, wb_finalizer_t
 
 cdef extern from "wasmbind_capi.h" nogil:
     ctypedef struct wasmtime_error_t
@@ -17,7 +16,13 @@ cdef extern from "wasmbind_capi.h" nogil:
     ctypedef uint8_t wasmtime_trap_code_t
     ctypedef uint8_t wasmtime_opt_level_t
     ctypedef uint8_t wasmtime_update_deadline_kind_t
+    # how the engine drops a pointer it was given (host data, externref payloads)
+    ctypedef void (*wb_finalizer_t)(void *)
 
+    # Three numbering families with look-alike names (each as its own header
+    # numbers them): WB_I32... are wasmtime_valkind_t, the kinds of values and
+    # of wasmbind.ValType; WB_WASM_... (wasm.pxd) are wasm.h's wasm_valkind_t,
+    # where externref is 128; WB_VALTYPE_... are wasmtime_valtype_t kinds.
     enum:
         WB_I32
         WB_I64
@@ -27,15 +32,11 @@ cdef extern from "wasmbind_capi.h" nogil:
         WB_FUNCREF
         WB_EXTERNREF
         WB_ANYREF
-        WB_EXNREF
         WB_EXTERN_FUNC
         WB_EXTERN_GLOBAL
         WB_EXTERN_TABLE
         WB_EXTERN_MEMORY
         WB_EXTERN_SHAREDMEMORY
-        WB_EXTERN_TAG
-        WB_UPDATE_DEADLINE_CONTINUE
-        WB_UPDATE_DEADLINE_YIELD
 
     ctypedef struct wasmtime_func_t:
         uint64_t store_id
@@ -62,7 +63,6 @@ cdef extern from "wasmbind_capi.h" nogil:
         wasmtime_extern_union_t of
 
     enum:
-        WB_VALTYPE_I32
         WB_VALTYPE_V128
         WB_VALTYPE_REF
         WB_HEAPTYPE_EXTERN
@@ -177,7 +177,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     wasmtime_error_t *wasmtime_context_gc(wasmtime_context_t *context)
     wasmtime_error_t *wasmtime_context_set_fuel(wasmtime_context_t *context, uint64_t fuel)
     wasmtime_error_t *wasmtime_context_get_fuel(const wasmtime_context_t *context, uint64_t *fuel)
-    wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *context, wasi_config_t *wasi)
     void wasmtime_context_set_epoch_deadline(wasmtime_context_t *context, uint64_t ticks)
     void wasmtime_store_epoch_deadline_callback(wasmtime_store_t *store, wb_epoch_callback_t func,
                                                 void *data, wb_finalizer_t finalizer)
@@ -199,16 +198,11 @@ cdef extern from "wasmbind_capi.h" nogil:
     bint wasmtime_caller_export_get(wasmtime_caller_t *caller, const char *name, size_t name_len,
                                     wasmtime_extern_t *item)
     wasmtime_context_t *wasmtime_caller_context(wasmtime_caller_t *caller)
-    void wasmtime_func_from_raw(wasmtime_context_t *context, void *raw, wasmtime_func_t *ret)
-    void *wasmtime_func_to_raw(wasmtime_context_t *context, const wasmtime_func_t *func)
 
     # values
     bint wasmtime_externref_new(wasmtime_context_t *context, void *data, wb_finalizer_t finalizer,
                                 wasmtime_externref_t *out)
     void *wasmtime_externref_data(wasmtime_context_t *context, const wasmtime_externref_t *data)
-    void wasmtime_externref_unroot(wasmtime_externref_t *ref)
-    void wasmtime_externref_from_raw(wasmtime_context_t *context, uint32_t raw, wasmtime_externref_t *out)
-    uint32_t wasmtime_externref_to_raw(wasmtime_context_t *context, const wasmtime_externref_t *ref)
     void wasmtime_val_unroot(wasmtime_val_t *val)
 
     # instances
@@ -218,7 +212,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     bint wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance,
                                       const char *name, size_t name_len, wasmtime_extern_t *item)
     void wasmtime_extern_delete(wasmtime_extern_t *val)
-    wasm_externtype_t *wasmtime_extern_type(wasmtime_context_t *context, wasmtime_extern_t *val)
 
     # memories
     wasmtime_error_t *wasmtime_memorytype_new(uint64_t min, bint max_present, uint64_t max, bint is_64,
@@ -227,7 +220,6 @@ cdef extern from "wasmbind_capi.h" nogil:
     bint wasmtime_memorytype_maximum(const wasm_memorytype_t *type, uint64_t *max)
     bint wasmtime_memorytype_is64(const wasm_memorytype_t *type)
     bint wasmtime_memorytype_isshared(const wasm_memorytype_t *type)
-    uint64_t wasmtime_memorytype_page_size(const wasm_memorytype_t *type)
     wasmtime_error_t *wasmtime_memory_new(wasmtime_context_t *store, const wasm_memorytype_t *type,
                                           wasmtime_memory_t *ret)
     wasm_memorytype_t *wasmtime_memory_type(const wasmtime_context_t *store, const wasmtime_memory_t *m)
@@ -276,7 +268,6 @@ cdef extern from "wasmbind_capi.h" nogil:
                                                             const wasm_functype_t *ty,
                                                             wasmtime_func_unchecked_callback_t cb,
                                                             void *data, wb_finalizer_t finalizer)
-    wasmtime_error_t *wasmtime_linker_define_wasi(wasmtime_linker_t *linker)
     wasmtime_error_t *wasmtime_linker_define_instance(wasmtime_linker_t *linker, wasmtime_context_t *store,
                                                       const char *name, size_t name_len,
                                                       const wasmtime_instance_t *instance)

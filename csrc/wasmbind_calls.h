@@ -1,0 +1,163 @@
+/*
+ * Calls into a store and back out of it: the store's state as the engine's
+ * callbacks see it, entering and leaving a call, the identity of the thread
+ * that owns a running call, the GIL-aware entries of host functions and of
+ * the epoch callback, and the finalizer of engine-owned Python references.
+ *
+ * Included by exactly one translation unit, wasmbind's _core extension.
+ */
+#ifndef WASMBIND_CALLS_H
+#define WASMBIND_CALLS_H
+
+#include <Python.h>
+
+#include "wasmbind_capi.h"
+#include "wasmbind_ticker.h"
+
+/* ----------------------------------------------------- thread identity */
+
+/* An identifier of the calling thread, unique among live threads, for the
+ * store's "which thread is running a call" check on every call: the thread
+ * pointer itself where the compiler can read it (what pthread_self() returns on
+ * glibc and musl), else Python's thread ident. */
+static inline unsigned long wb_thread_id(void) {
+#if defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    (defined(__x86_64__) || defined(__aarch64__)) && __GNUC__ >= 11
+    return (unsigned long)__builtin_thread_pointer();
+#else
+    return PyThread_get_thread_ident();
+#endif
+}
+
+
+/* --------------------------------------------- GIL-aware callback entries */
+
+/* The bodies are Cython functions that need the GIL; these entries take it
+ * only when the calling thread does not hold it already (stores that release
+ * the GIL during calls), so a host call on the default path pays nothing. */
+typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t);
+typedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
+                                      wasmtime_val_t *, size_t);
+typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
+                                             wasmtime_update_deadline_kind_t *);
+
+/* Per-store state the engine hands back to wasmbind's callbacks (the store's
+ * data pointer): readable without the GIL. */
+typedef struct {
+    PyObject *store;          /* borrowed: the Store object owns this struct */
+    double deadline;          /* wb_monotonic() time at which calls stop; 0 for none */
+    int interrupted;          /* the last call was stopped by the deadline */
+    int release_gil;          /* calls in this store run without the GIL */
+    double next_signal_check; /* calls without the GIL: next time to run signal handlers */
+    int depth;                /* calls into this store now running (nested through host calls) */
+    unsigned long owner;      /* wb_thread_id() of the thread running them */
+    int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
+    PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
+} wb_store_state_t;
+
+/* Identity of the main thread, the only one where Python runs signal handlers. */
+static unsigned long wb_main_thread;
+
+static wb_raw_body_t wb_raw_body;
+static wb_val_body_t wb_val_body;
+static wb_epoch_body_t wb_epoch_body;
+
+/* Whether the call running in this store holds the GIL: not in release_gil
+ * stores, and not once a long call has let go of it at an epoch tick. */
+static inline int wb_state_has_gil(const wb_store_state_t *st) {
+    return !st->release_gil && st->released_depth == 0;
+}
+
+static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
+    return wb_state_has_gil((wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller)));
+}
+
+static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
+                                           size_t n) {
+    if (wb_caller_has_gil(caller))
+        return wb_raw_body(env, caller, v, n);
+    PyGILState_STATE st = PyGILState_Ensure();
+    wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
+    PyGILState_Release(st);
+    return r;
+}
+
+static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
+                                      size_t nargs, wasmtime_val_t *results, size_t nresults) {
+    if (wb_caller_has_gil(caller))
+        return wb_val_body(env, caller, args, nargs, results, nresults);
+    PyGILState_STATE st = PyGILState_Ensure();
+    wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
+    PyGILState_Release(st);
+    return r;
+}
+
+#define WB_SIGNAL_CHECK_SECONDS 0.05
+
+/* Runs at every epoch tick while Wasm runs in a store. The deadline is checked
+ * here, without the GIL. A call still holding the GIL runs signal handlers
+ * (the body), then lets go of the GIL for the rest of the call: short calls
+ * never get here, long ones stop holding up other threads (the call path takes
+ * the GIL back when the call returns, host calls take it while they run).
+ * Calls without the GIL take it only on the main thread, the one where signal
+ * handlers run, and at most every WB_SIGNAL_CHECK_SECONDS: elsewhere Wasm
+ * never waits for the GIL. */
+static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uint64_t *delta,
+                                        wasmtime_update_deadline_kind_t *kind) {
+    wb_store_state_t *st = (wb_store_state_t *)data;
+    *delta = 1;
+    *kind = WB_UPDATE_DEADLINE_CONTINUE;
+    if (st->deadline != 0 && wb_monotonic() >= st->deadline) {
+        st->interrupted = 1;
+        return wasmtime_error_new("wasm execution interrupted: deadline passed");
+    }
+    if (wb_state_has_gil(st)) {
+        wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
+        if (r == NULL) {
+            st->released_depth = st->depth;
+            st->saved_ts = PyEval_SaveThread();
+            st->next_signal_check = wb_monotonic() + WB_SIGNAL_CHECK_SECONDS;
+        }
+        return r;
+    }
+    if (PyThread_get_thread_ident() != wb_main_thread)
+        return NULL;
+    double now = wb_monotonic();
+    if (now < st->next_signal_check)
+        return NULL;
+    st->next_signal_check = now + WB_SIGNAL_CHECK_SECONDS;
+    PyGILState_STATE g = PyGILState_Ensure();
+    wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
+    PyGILState_Release(g);
+    return r;
+}
+
+/* Before a call into the store (the store's context already checked). */
+static inline void wb_state_enter(wb_store_state_t *st) {
+    if (st->depth == 0)
+        st->owner = wb_thread_id();
+    st->depth += 1;
+}
+
+/* After a call into the store returns (with the GIL or without it): takes the
+ * GIL back if this call let go of it at an epoch tick. */
+static inline void wb_state_leave(wb_store_state_t *st) {
+    if (st->released_depth != 0 && st->released_depth == st->depth) {
+        st->released_depth = 0;
+        PyEval_RestoreThread(st->saved_ts);
+        st->saved_ts = NULL;
+    }
+    st->depth -= 1;
+}
+
+/* Finalizer for host-function environments and externref payloads owned by
+ * the engine: drops one reference to a Python object. */
+static void wb_decref_finalizer(void *obj) {
+    if (!Py_IsInitialized())
+        return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    Py_DECREF((PyObject *)obj);
+    PyGILState_Release(st);
+}
+
+#endif /* WASMBIND_CALLS_H */

@@ -1,0 +1,132 @@
+/*
+ * Value fast paths of the call path: exact Python ints and floats to raw
+ * Wasm values and back, without reference-count traffic or function calls
+ * where CPython allows it.
+ *
+ * Included by exactly one translation unit, wasmbind's _core extension.
+ */
+#ifndef WASMBIND_VALUES_H
+#define WASMBIND_VALUES_H
+
+#include <Python.h>
+#include <string.h>
+
+#include "wasmbind_capi.h"
+
+/* Reads a Python int that fits in one internal digit (|v| < 2**30) without a
+ * function call; returns 0 when the caller must take the general path. */
+static inline int wb_compact_long(PyObject *v, long long *out) {
+#if defined(Py_LIMITED_API)
+    (void)v; (void)out;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        *out = (long long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+        return 1;
+    }
+    return 0;
+#else
+    Py_ssize_t size = Py_SIZE(v);
+    if (size == 0) { *out = 0; return 1; }
+    if (size == 1) { *out = (long long)((PyLongObject *)v)->ob_digit[0]; return 1; }
+    if (size == -1) { *out = -(long long)((PyLongObject *)v)->ob_digit[0]; return 1; }
+    return 0;
+#endif
+}
+
+/* An exact int that fits in a long long: 1 with the value, else 0 (no error set). */
+static inline int wb_exact_long(PyObject *v, long long *x) {
+    int overflow = 0;
+    if (!PyLong_CheckExact(v))
+        return 0;
+    if (wb_compact_long(v, x))
+        return 1;
+    *x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (*x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* Converts an exact int or float argument to a raw value of `kind` (a
+ * wasmtime_valkind_t) without touching reference counts: 0 when done, 1 when
+ * the caller must take the general path (other types, out of range, errors). */
+static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) {
+    long long x;
+    switch (kind) {
+    case WB_I32: /* [-2**31, 2**32): signed or unsigned */
+        if (!wb_exact_long(v, &x) || x < -0x80000000LL || x > 0xFFFFFFFFLL)
+            return 1;
+        out->i32 = (int32_t)(uint32_t)x;
+        return 0;
+    case WB_I64:
+        if (!wb_exact_long(v, &x))
+            return 1;
+        out->i64 = x;
+        return 0;
+    case WB_F32:
+        if (!PyFloat_CheckExact(v))
+            return 1;
+        out->f32 = (float)PyFloat_AS_DOUBLE(v);
+        return 0;
+    case WB_F64:
+        if (!PyFloat_CheckExact(v))
+            return 1;
+        out->f64 = PyFloat_AS_DOUBLE(v);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* A raw result of `kind` (numeric or v128) as a new Python object, NULL with
+ * an exception set on failure or for a kind that is not a number. */
+static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
+    switch (kind) {
+    case WB_I32:
+        return PyLong_FromLong(r->i32);
+    case WB_I64:
+        return PyLong_FromLongLong(r->i64);
+    case WB_F32:
+        return PyFloat_FromDouble(r->f32);
+    case WB_F64:
+        return PyFloat_FromDouble(r->f64);
+    case WB_V128: { /* little-endian 128-bit unsigned */
+        uint64_t lo, hi;
+        memcpy(&lo, r->v128, 8);
+        memcpy(&hi, r->v128 + 8, 8);
+        PyObject *h = PyLong_FromUnsignedLongLong(hi);
+        PyObject *l = PyLong_FromUnsignedLongLong(lo);
+        PyObject *sh = PyLong_FromLong(64);
+        PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
+        PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
+        Py_XDECREF(h);
+        Py_XDECREF(l);
+        Py_XDECREF(sh);
+        Py_XDECREF(hs);
+        return res;
+    }
+    default:
+        PyErr_Format(PyExc_TypeError, "cannot read value kind %d as a raw value", (int)kind);
+        return NULL;
+    }
+}
+
+/* The results of a call as a new tuple. */
+static PyObject *wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = wb_raw_to_object(kinds[i], &raw[i]);
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+#endif /* WASMBIND_VALUES_H */

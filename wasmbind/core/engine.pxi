@@ -1,0 +1,139 @@
+# Engines: a Config turned into the engine's config, Engine, and the shared
+# engines used where none is given.
+
+cdef wasm_config_t *_build_config(object config) except NULL:
+    cdef wasm_config_t *c
+    config.validate()
+    c = wasm_config_new()
+    if c == NULL:
+        raise MemoryError("the engine could not allocate a config")
+    try:
+        wasmtime_config_memory_may_move_set(c, False)
+        wasmtime_config_cranelift_opt_level_set(
+            c, _config_module._OPT_LEVELS.index(config.cranelift_opt_level))
+        wasmtime_config_consume_fuel_set(c, config.consume_fuel)
+        wasmtime_config_epoch_interruption_set(c, config.epoch_interruption)
+        if config.max_wasm_stack is not None:
+            # the engine refuses (aborting) a Wasm stack larger than its async stack
+            if config.max_wasm_stack > 2 * 1024 * 1024:
+                wasmtime_config_async_stack_size_set(c, config.max_wasm_stack + 64 * 1024)
+            wasmtime_config_max_wasm_stack_set(c, config.max_wasm_stack)
+        if config.parallel_compilation is not None:
+            wasmtime_config_parallel_compilation_set(c, config.parallel_compilation)
+        if config.debug_info is not None:
+            wasmtime_config_debug_info_set(c, config.debug_info)
+        if config.memory_reservation is not None:
+            wasmtime_config_memory_reservation_set(c, config.memory_reservation)
+        if config.memory_guard_size is not None:
+            wasmtime_config_memory_guard_size_set(c, config.memory_guard_size)
+        _set_proposals(c, config)
+        if config.cache is not False:
+            path = None if config.cache is True else str(config.cache).encode()
+            err = wasmtime_config_cache_config_load(c, NULL if path is None else <const char *>path)
+            if err != NULL:
+                _raise_error(err, ValueError)
+    except BaseException:
+        wasm_config_delete(c)
+        raise
+    return c
+
+
+cdef int _set_proposals(wasm_config_t *c, object config) except -1:
+    # dependencies first so that turning one on never meets a disabled prerequisite
+    if config.wasm_bulk_memory is not None:
+        wasmtime_config_wasm_bulk_memory_set(c, config.wasm_bulk_memory)
+    if config.wasm_simd is not None:
+        wasmtime_config_wasm_simd_set(c, config.wasm_simd)
+    if config.wasm_relaxed_simd is not None:
+        wasmtime_config_wasm_relaxed_simd_set(c, config.wasm_relaxed_simd)
+    if config.wasm_threads is not None:
+        wasmtime_config_wasm_threads_set(c, config.wasm_threads)
+        wasmtime_config_shared_memory_set(c, config.wasm_threads)
+    if config.wasm_reference_types is not None:
+        wasmtime_config_wasm_reference_types_set(c, config.wasm_reference_types)
+        if not config.wasm_reference_types:
+            # the engine's component-model-async (on by default, unused here)
+            # needs reference types: without this the engine aborts
+            wasmtime_config_wasm_component_model_async_set(c, False)
+    if config.wasm_function_references is not None:
+        wasmtime_config_wasm_function_references_set(c, config.wasm_function_references)
+    if config.wasm_gc is not None:
+        wasmtime_config_wasm_gc_set(c, config.wasm_gc)
+    if config.wasm_multi_value is not None:
+        wasmtime_config_wasm_multi_value_set(c, config.wasm_multi_value)
+    if config.wasm_multi_memory is not None:
+        wasmtime_config_wasm_multi_memory_set(c, config.wasm_multi_memory)
+    if config.wasm_memory64 is not None:
+        wasmtime_config_wasm_memory64_set(c, config.wasm_memory64)
+    if config.wasm_tail_call is not None:
+        wasmtime_config_wasm_tail_call_set(c, config.wasm_tail_call)
+    if config.wasm_exceptions is not None:
+        wasmtime_config_wasm_exceptions_set(c, config.wasm_exceptions)
+    return 0
+
+
+cdef class Engine:
+    """A compilation environment; share one across stores and threads.
+
+    ``Engine(config=None)``. Engines made with ``epoch_interruption`` (the
+    default) are ticked by wasmbind's own background thread every few
+    milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
+    """
+
+    def __init__(self, config=None):
+        cdef wasm_config_t *c
+        if self._ptr != NULL:
+            raise WasmError("Engine is already initialized")
+        if config is None:
+            config = Config()
+        elif not isinstance(config, Config):
+            raise TypeError("config must be a wasmbind.Config, got %s" % type(config).__name__)
+        c = _build_config(config)
+        self._ptr = wasm_engine_new_with_config(c)
+        if self._ptr == NULL:
+            raise WasmError("the engine could not be created")
+        self.config = config
+        self._epoch = config.epoch_interruption
+        self._fuel = config.consume_fuel
+        if self._epoch and wb_ticker_add(self._ptr) != 0:
+            wasm_engine_delete(self._ptr)
+            self._ptr = NULL
+            raise WasmError("could not start the epoch ticker thread")
+
+    def __dealloc__(self):
+        if self._ptr != NULL:
+            if self._epoch:
+                wb_ticker_remove(self._ptr)
+            wasm_engine_delete(self._ptr)
+            self._ptr = NULL
+
+    cdef wasm_engine_t *_engine(self) except NULL:
+        if self._ptr == NULL:
+            raise WasmError("Engine was not initialized")
+        return self._ptr
+
+    def increment_epoch(self):
+        """Advance the engine's epoch by one tick (wasmbind's ticker does this itself)."""
+        wasmtime_engine_increment_epoch(self._engine())
+
+    @property
+    def tick_seconds(self):
+        """Interval of wasmbind's epoch ticker, in seconds."""
+        return WB_TICK_MS / 1000.0
+
+    def __repr__(self):
+        return "<wasmbind.Engine %r>" % (self.config,)
+
+
+_default_engine_lock = threading.Lock()
+_default_engine = None
+
+
+def default_engine():
+    """The shared Engine used where none is given (created on first use)."""
+    global _default_engine
+    if _default_engine is None:
+        with _default_engine_lock:
+            if _default_engine is None:
+                _default_engine = Engine()
+    return _default_engine

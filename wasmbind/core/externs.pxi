@@ -1,0 +1,131 @@
+# Externs: what a store holds (functions, memories, globals, tables). The base
+# class of store-bound objects, wrapping the engine's externs as Python
+# objects and back, and handing one Python value to the engine.
+
+cdef class _StoreObject:
+    """Base of everything that lives in a store (see _core.pxd)."""
+
+    cdef wasmtime_context_t *_context(self) except NULL:
+        if self.store is None:
+            raise WasmError("%s was not initialized" % type(self).__name__)
+        return self.store._context()
+
+
+cdef enum _ValueSink:
+    _GLOBAL_NEW
+    _GLOBAL_SET
+    _TABLE_NEW
+    _TABLE_SET
+    _TABLE_GROW
+
+
+cdef uint64_t _give_value(Store store, wasmtime_context_t *ctx, object valtype, object value,
+                          _ValueSink sink, void *target, const void *type_,
+                          uint64_t arg) except? 0xFFFFFFFFFFFFFFFF:
+    """Converts ``value`` to ``valtype`` and hands it to one engine operation;
+    returns what ``table.grow`` returns (the previous size), else 0.
+
+    The invariant kept here for every such operation: an externref made by the
+    conversion is rooted, and must be unrooted exactly once after the engine
+    has taken its own reference, whether the operation failed or not. The kind
+    is read before converting, so a failure there leaves nothing to unroot.
+    """
+    cdef uint8_t kind = <int>valtype
+    cdef wasmtime_val_t val
+    cdef wasmtime_error_t *err = NULL
+    cdef uint64_t prev = 0
+    _to_val(store, ctx, kind, value, &val)
+    try:
+        if sink == _GLOBAL_NEW:
+            err = wasmtime_global_new(ctx, <const wasm_globaltype_t *>type_, &val,
+                                      <wasmtime_global_t *>target)
+        elif sink == _GLOBAL_SET:
+            err = wasmtime_global_set(ctx, <const wasmtime_global_t *>target, &val)
+        elif sink == _TABLE_NEW:
+            err = wasmtime_table_new(ctx, <const wasm_tabletype_t *>type_, &val,
+                                     <wasmtime_table_t *>target)
+        elif sink == _TABLE_SET:
+            err = wasmtime_table_set(ctx, <const wasmtime_table_t *>target, arg, &val)
+        else:
+            err = wasmtime_table_grow(ctx, <const wasmtime_table_t *>target, arg, &val, &prev)
+    finally:
+        _unroot_vals(&val, 1)
+    if err != NULL:
+        _raise_error(err)
+    return prev
+
+
+cdef object _wrap_extern(Store store, wasmtime_extern_t *item, object name):
+    cdef Memory m
+    cdef Global g
+    cdef Table t
+    if item.kind == WB_EXTERN_FUNC:
+        return Func._wrap(store, &item.of.func, name)
+    if item.kind == WB_EXTERN_MEMORY:
+        m = Memory.__new__(Memory)
+        m.store = store
+        m._mem = item.of.memory
+        return m
+    if item.kind == WB_EXTERN_GLOBAL:
+        g = Global.__new__(Global)
+        g.store = store
+        g._global = item.of.global_
+        return g
+    if item.kind == WB_EXTERN_TABLE:
+        t = Table.__new__(Table)
+        t.store = store
+        t._table = item.of.table
+        return t
+    kind = item.kind
+    wasmtime_extern_delete(item)
+    return _Unsupported(name, "shared memory" if kind == WB_EXTERN_SHAREDMEMORY else "tag")
+
+
+class _Unsupported:
+    """An export of a kind wasmbind cannot use yet (shared memories, tags)."""
+
+    def __init__(self, name, kind):
+        self.name = name
+        self.kind = kind
+
+    def __repr__(self):
+        return "<wasmbind unsupported %s export %r>" % (self.kind, self.name)
+
+
+cdef int _as_extern(Store store, object obj, wasmtime_extern_t *out) except -1:
+    if isinstance(obj, Func):
+        if (<Func>obj).store is not store:
+            raise ValueError("the Func belongs to a different Store")
+        out.kind = WB_EXTERN_FUNC
+        out.of.func = (<Func>obj)._func
+    elif isinstance(obj, Memory):
+        if (<Memory>obj).store is not store:
+            raise ValueError("the Memory belongs to a different Store")
+        out.kind = WB_EXTERN_MEMORY
+        out.of.memory = (<Memory>obj)._mem
+    elif isinstance(obj, Global):
+        if (<Global>obj).store is not store:
+            raise ValueError("the Global belongs to a different Store")
+        out.kind = WB_EXTERN_GLOBAL
+        out.of.global_ = (<Global>obj)._global
+    elif isinstance(obj, Table):
+        if (<Table>obj).store is not store:
+            raise ValueError("the Table belongs to a different Store")
+        out.kind = WB_EXTERN_TABLE
+        out.of.table = (<Table>obj)._table
+    else:
+        raise TypeError("expected a Func, Memory, Global or Table, got %s" % type(obj).__name__)
+    return 0
+
+
+cdef inline Py_ssize_t _offset(object v, str what) except -1:
+    if not PyLong_Check(v):
+        if PyIndex_Check(v):
+            v = PyNumber_Index(v)
+        else:
+            raise TypeError("%s must be an int, got %s" % (what, type(v).__name__))
+    if v < 0:
+        raise IndexError("%s %d is negative" % (what, v))
+    if v > 2**62:
+        raise IndexError("%s %d is out of bounds" % (what, v))
+    return v

@@ -1,0 +1,223 @@
+# Functions: Func, its signature, and the call path into Wasm.
+
+@cython.final
+cdef class Func(_StoreObject):
+    """A WebAssembly function: an export, or a Python callable made callable from Wasm.
+
+    ``Func(store, functype, callable, *, access_caller=False)`` wraps a Python
+    callable; with ``access_caller=True`` it receives a :class:`Caller` first.
+    Calling a Func converts the arguments by its signature and returns None, the
+    value, or a tuple of values. A trap raises :class:`Trap`; an exception raised
+    by a host function comes out as the same object.
+    """
+
+    def __init__(self, Store store not None, functype, fn, *, bint access_caller=False):
+        cdef wasmtime_context_t *ctx = store._context()
+        cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
+        cdef wasm_functype_t *ft = _functype_new(functype)
+        if self.store is not None:
+            wasm_functype_delete(ft)
+            raise WasmError("Func is already initialized")
+        # The store owns the environment: it is released when the store is.
+        store._hostfuncs.append(hf)
+        if hf.has_refs:
+            wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
+        else:
+            wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)
+        wasm_functype_delete(ft)
+        self.store = store
+        self._type = functype
+        self._name = getattr(fn, "__name__", None)
+
+    def __dealloc__(self):
+        PyMem_Free(self._kinds)
+
+    @staticmethod
+    cdef Func _wrap(Store store, wasmtime_func_t *func, object name):
+        cdef Func self = Func.__new__(Func)
+        self.store = store
+        self._func = func[0]
+        self._name = name
+        return self
+
+    cdef int _load_sig(self, wasmtime_context_t *ctx) except -1:
+        cdef wasm_functype_t *ft
+        if self._type is None:
+            ft = wasmtime_func_type(ctx, &self._func)
+            try:
+                self._type = _functype_py(ft)
+            finally:
+                wasm_functype_delete(ft)
+        self._kinds = _kinds_of(self._type, &self._has_refs)
+        self._nparams = len(self._type.params)
+        self._nresults = len(self._type.results)
+        self._sig_loaded = True
+        return 0
+
+    @property
+    def type(self):
+        """The function's FuncType."""
+        if self._type is None:
+            self._load_sig(self._context())
+        return self._type
+
+    @property
+    def name(self):
+        return self._name
+
+    cdef str _label(self):
+        return "%s%s" % (self._name or "wasm function", self._type.signature())
+
+    cdef int _arity_error(self, Py_ssize_t given) except -1:
+        raise TypeError("%s takes %d argument%s (%d given)" % (
+            self._label(), self._nparams, "" if self._nparams == 1 else "s", given))
+
+    cdef int _arg_error(self, Py_ssize_t i, object exc) except -1:
+        raise type(exc)("%s argument %d: %s" % (self._label(), i + 1, exc)) from None
+
+    def __cinit__(self):
+        self._vectorcall = <vectorcallfunc><void *>_func_vectorcall
+
+    def __call__(self, *args):
+        return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
+
+    def map(self, *arrays, out=None):
+        """Apply the function element-wise over arrays, looping in C.
+
+        ``func.map(xs, ys, out=None)``: one argument per parameter, each a
+        C-contiguous buffer (NumPy array, array.array, memoryview...) of the
+        parameter's type (int32/uint32 for i32, int64/uint64 for i64, float32,
+        float64), or a scalar broadcast to every element. Buffers of another
+        dtype are converted with NumPy (a copy). ``out`` is a buffer of the
+        result type (a tuple of them for several results); by default new
+        NumPy arrays (array.array without NumPy). Returns ``out``. Numeric
+        signatures only. A trap stops the loop and raises; elements before it
+        are written.
+        """
+        return _map(self, arrays, out)
+
+    cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args):
+        """The call path for signatures with reference types (rooting needed)."""
+        cdef Store store = self.store
+        cdef Py_ssize_t np = self._nparams, nr = self._nresults, i
+        cdef wasmtime_val_t *vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
+        cdef wasmtime_error_t *err
+        cdef wasm_trap_t *trap = NULL
+        cdef bint ok = False
+        if vals == NULL:
+            raise MemoryError()
+        memset(vals, 0, (np + nr + 1) * sizeof(wasmtime_val_t))
+        try:
+            for i in range(np):
+                try:
+                    _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
+                except (TypeError, OverflowError, ValueError) as exc:
+                    self._arg_error(i, exc)
+            wb_state_enter(&store._state)
+            if store._state.release_gil:
+                with nogil:
+                    err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
+            else:
+                err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
+            wb_state_leave(&store._state)
+            if err != NULL or trap != NULL:
+                _raise_call_failure(store, err, trap)
+            ok = True
+            results = tuple([_from_val(store, ctx, &vals[np + i]) for i in range(nr)])
+        finally:
+            _unroot_vals(vals, np)
+            if ok:
+                _unroot_vals(vals + np, nr)
+            PyMem_Free(vals)
+        if nr == 0:
+            return None
+        if nr == 1:
+            return results[0]
+        return results
+
+    def __repr__(self):
+        if self._type is None and self.store._ctx != NULL and not self.store._state.depth:
+            self._load_sig(self.store._ctx)
+        sig = self._type.signature() if self._type is not None else "(?)"
+        return "<wasmbind.Func %s%s>" % (self._name or "", sig)
+
+
+# ---------------------------------------------------------------- call path
+#
+# Calling an export is the hot path: vectorcall straight into _invoke, no
+# tuple; arguments converted by a noexcept fast path for exact ints and floats
+# into a stack array of raw values; the unchecked call; results converted
+# back. Anything unusual (int subclasses, numpy scalars, errors, reference
+# types, long signatures) leaves the fast path.
+
+cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) except -1:
+    try:
+        _to_raw(f._kinds[i], v, out)
+    except (TypeError, OverflowError, ValueError) as exc:
+        f._arg_error(i, exc)
+    return 0
+
+
+cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames):
+    if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
+        raise TypeError("WebAssembly functions take no keyword arguments")
+    return _invoke(<Func>callable, args, PyVectorcall_NARGS(nargsf))
+
+
+cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
+    cdef Store store = self.store
+    cdef wasmtime_context_t *ctx = store._ctx
+    cdef wasmtime_val_raw_t small[SMALL]
+    cdef wasmtime_val_raw_t *raw
+    cdef Py_ssize_t n
+    if ctx == NULL or store._state.depth:
+        ctx = store._context()
+    if not self._sig_loaded:
+        self._load_sig(ctx)
+    if nargs != self._nparams:
+        self._arity_error(nargs)
+    if self._has_refs:
+        return self._call_vals(ctx, tuple([<object>args[i] for i in range(nargs)]))
+    n = self._nparams if self._nparams > self._nresults else self._nresults
+    if n <= SMALL:
+        return _invoke_raw(self, store, ctx, args, nargs, small, n)
+    raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
+    if raw == NULL:
+        raise MemoryError()
+    try:
+        return _invoke_raw(self, store, ctx, args, nargs, raw, n)
+    finally:
+        PyMem_Free(raw)
+
+
+cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, PyObject **args,
+                               Py_ssize_t nargs, wasmtime_val_raw_t *raw, Py_ssize_t n):
+    cdef Py_ssize_t i
+    cdef wasmtime_error_t *err
+    cdef wasm_trap_t *trap = NULL
+    for i in range(nargs):
+        if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
+            _to_raw_slow(self, i, <object>args[i], &raw[i])
+    wb_state_enter(&store._state)
+    if store._state.release_gil:
+        with nogil:
+            err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
+    else:
+        err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
+    wb_state_leave(&store._state)
+    if err != NULL or trap != NULL:
+        _raise_call_failure(store, err, trap)
+    if self._nresults == 1:
+        return wb_raw_to_object(self._kinds[nargs], raw)
+    if self._nresults == 0:
+        return None
+    return wb_raw_results_tuple(self._kinds + nargs, raw, self._nresults)
+
+
+# Give Func instances a vectorcall slot (Cython gives extension types' __call__
+# only tp_call, which builds an argument tuple per call).
+cdef int _enable_func_vectorcall() except -1:
+    cdef Func probe = Func.__new__(Func)
+    (<PyTypeObject_vectorcall *>Func).tp_vectorcall_offset = <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+    (<PyTypeObject_vectorcall *>Func).tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
+    return 0

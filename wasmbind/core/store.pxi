@@ -1,0 +1,342 @@
+# Stores: Store with its fuel, deadlines and limits; the epoch callback's body;
+# the choke point that turns a failed call into the right exception.
+
+cdef Engine _engine_arg(object engine):
+    if engine is None:
+        return default_engine()
+    if isinstance(engine, Engine):
+        return <Engine>engine
+    if isinstance(engine, Store):
+        return (<Store>engine).engine
+    raise TypeError("expected an Engine, got %s" % type(engine).__name__)
+
+
+@cython.no_gc_clear
+cdef class Store:
+    """Holds all runtime state: instances, memories, functions, fuel, limits.
+
+    ``Store(engine=None, *, release_gil=False)``. A store belongs to one thread
+    at a time: using it from a second thread while a call runs in the first
+    raises :class:`StoreBusyError`. By default a call holds the GIL (short calls
+    pay nothing for it) until its first epoch tick (a few milliseconds): a
+    long call then lets go of it for the rest of the call and takes it back when
+    it returns, so other threads run on and stores in different threads run
+    Wasm in parallel (see ``Config.epoch_interruption``). ``release_gil=True``
+    releases the GIL for the whole of every call instead.
+    Use as a context manager or call :meth:`close`; closing twice is harmless.
+    """
+
+    def __cinit__(self):
+        self._hostfuncs = []
+        self._limits = None
+
+    def __init__(self, engine=None, *, bint release_gil=False):
+        if self._store != NULL:
+            raise WasmError("Store is already initialized")
+        self.engine = _engine_arg(engine)
+        self._state.store = <PyObject *>self
+        self._state.release_gil = release_gil
+        self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
+        if self._store == NULL:
+            raise WasmError("the engine could not create a store")
+        self._ctx = wasmtime_store_context(self._store)
+        if self.engine._epoch:
+            wasmtime_context_set_epoch_deadline(self._ctx, 1)
+            wasmtime_store_epoch_deadline_callback(self._store, wb_epoch_entry, <void *>&self._state, NULL)
+
+    def __dealloc__(self):
+        if self._store != NULL:
+            wasmtime_store_delete(self._store)
+            self._store = NULL
+            self._ctx = NULL
+        wb_capture_decref(self._stdout)
+        wb_capture_decref(self._stderr)
+        self._stdout = self._stderr = NULL
+
+    cdef wasmtime_context_t *_context(self) except NULL:
+        if self._ctx == NULL:
+            if self.engine is None:
+                raise WasmError("Store was not initialized")
+            raise StoreClosedError("the Store is closed")
+        if self._state.depth and self._state.owner != wb_thread_id():
+            raise StoreBusyError("the Store is running a call in another thread; "
+                                 "a Store belongs to one thread at a time")
+        return self._ctx
+
+    @property
+    def release_gil(self):
+        """Whether calls into this store release the GIL for their whole duration."""
+        return bool(self._state.release_gil)
+
+    @release_gil.setter
+    def release_gil(self, bint value):
+        if self._state.depth:
+            raise WasmError("cannot change release_gil while a call into the store is running")
+        self._state.release_gil = value
+
+    def close(self):
+        """Free the store and everything in it. Idempotent.
+
+        Any later use of its objects raises StoreClosedError. Raises BufferError
+        while views of its memories are alive, and WasmError during a call.
+        """
+        if self._store == NULL:
+            return
+        self._context()
+        if self._state.depth:
+            raise WasmError("cannot close a Store while a call into it is running")
+        if self._buffer_views:
+            raise BufferError("cannot close the Store: %d view(s) of its memories are still alive"
+                              % self._buffer_views)
+        wasmtime_store_delete(self._store)
+        self._store = NULL
+        self._ctx = NULL
+        self._hostfuncs = []
+
+    @property
+    def closed(self):
+        return self._store == NULL
+
+    def __enter__(self):
+        self._context()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def gc(self):
+        """Run the engine's garbage collector for reference values in this store."""
+        err = wasmtime_context_gc(self._context())
+        if err != NULL:
+            _raise_error(err)
+
+    # -- fuel ------------------------------------------------------------
+
+    def set_fuel(self, fuel):
+        """Set the fuel left for Wasm in this store (needs ``Config(consume_fuel=True)``)."""
+        if not self.engine._fuel:
+            raise WasmError("fuel needs an Engine with Config(consume_fuel=True)")
+        if not isinstance(fuel, int) or isinstance(fuel, bool):
+            raise TypeError("fuel must be an int, got %s" % type(fuel).__name__)
+        if not 0 <= fuel < 2**64:
+            raise OverflowError("fuel must be in [0, 2**64)")
+        err = wasmtime_context_set_fuel(self._context(), fuel)
+        if err != NULL:
+            _raise_error(err)
+
+    def get_fuel(self):
+        """The fuel left for Wasm in this store."""
+        cdef uint64_t fuel = 0
+        if not self.engine._fuel:
+            raise WasmError("fuel needs an Engine with Config(consume_fuel=True)")
+        err = wasmtime_context_get_fuel(self._context(), &fuel)
+        if err != NULL:
+            _raise_error(err)
+        return fuel
+
+    @property
+    def fuel(self):
+        """Fuel left (read and assign); running out traps with TrapCode.OUT_OF_FUEL."""
+        return self.get_fuel()
+
+    @fuel.setter
+    def fuel(self, value):
+        self.set_fuel(value)
+
+    # -- deadlines -------------------------------------------------------
+
+    def set_timeout(self, seconds):
+        """Interrupt Wasm running in this store ``seconds`` from now (None: no deadline).
+
+        The deadline covers every call until it is changed; when it passes, the
+        running call raises Trap with TrapCode.INTERRUPT. Needs
+        ``Config(epoch_interruption=True)`` (the default).
+        """
+        self._context()
+        if seconds is None:
+            self._state.deadline = 0
+            return
+        if not self.engine._epoch:
+            raise WasmError("deadlines need an Engine with Config(epoch_interruption=True)")
+        seconds = float(seconds)
+        if not seconds >= 0:
+            raise ValueError("timeout must be a non-negative number of seconds")
+        self._state.deadline = wb_monotonic() + seconds
+        if self._state.deadline == 0:
+            self._state.deadline = 1e-9
+        # check at the next epoch check instead of the next tick: a deadline that
+        # has already passed then stops even a call shorter than one tick
+        wasmtime_context_set_epoch_deadline(self._ctx, 0)
+
+    @property
+    def timeout(self):
+        """Seconds left before the deadline, or None."""
+        if self._state.deadline == 0:
+            return None
+        return max(0.0, self._state.deadline - wb_monotonic())
+
+    def deadline(self, seconds):
+        """``with store.deadline(seconds):`` sets a deadline for the block only."""
+        return _Deadline(self, seconds)
+
+    # -- limits ----------------------------------------------------------
+
+    def set_limits(self, memory_size=None, table_elements=None, instances=None, tables=None,
+                   memories=None):
+        """Cap what Wasm in this store may allocate; None leaves a limit at the default.
+
+        ``memory_size`` is in bytes per linear memory. Growth past a limit fails
+        the way the guest expects (``memory.grow`` returns -1); growing from the
+        host raises WasmError. Instantiating past ``instances``, ``tables`` or
+        ``memories`` raises WasmError.
+        """
+        values = []
+        for name, v in (("memory_size", memory_size), ("table_elements", table_elements),
+                        ("instances", instances), ("tables", tables), ("memories", memories)):
+            if v is None:
+                values.append(-1)
+                continue
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError("%s must be an int or None" % name)
+            if not 0 <= v < 2**63:
+                raise ValueError("%s out of range: %d" % (name, v))
+            values.append(v)
+        self._context()
+        wasmtime_store_limiter(self._store, values[0], values[1], values[2], values[3], values[4])
+        self._limits = dict(memory_size=memory_size, table_elements=table_elements,
+                            instances=instances, tables=tables, memories=memories)
+
+    @property
+    def limits(self):
+        """The limits given to :meth:`set_limits`, or None."""
+        return None if self._limits is None else dict(self._limits)
+
+    # -- WASI ------------------------------------------------------------
+
+    def set_wasi(self, config):
+        """Give WASI programs in this store the environment described by ``config``."""
+        if not isinstance(config, WasiConfig):
+            raise TypeError("expected a WasiConfig, got %s" % type(config).__name__)
+        new_out, new_err = (<WasiConfig>config)._apply(self._context())
+        wb_capture_decref(self._stdout)
+        wb_capture_decref(self._stderr)
+        self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
+        self._stderr = (<_CapturePtr>new_err).take() if new_err is not None else NULL
+
+    @property
+    def wasi_stdout(self):
+        """What WASI programs wrote to stdout, when the WasiConfig captures it; else None."""
+        return _capture_bytes(self._stdout)
+
+    @property
+    def wasi_stderr(self):
+        """What WASI programs wrote to stderr, when the WasiConfig captures it; else None."""
+        return _capture_bytes(self._stderr)
+
+    @property
+    def wasi_output_truncated(self):
+        """``(stdout, stderr)``: whether a captured stream hit ``WasiConfig.max_output``.
+
+        The first ``max_output`` bytes are kept; the write crossing the limit is
+        cut short and later writes fail in the guest with EIO.
+        """
+        return (self._stdout != NULL and self._stdout.overflowed != 0,
+                self._stderr != NULL and self._stderr.overflowed != 0)
+
+    def __repr__(self):
+        state = "closed" if self._store == NULL else "open"
+        return "<wasmbind.Store %s>" % state
+
+
+
+cdef class _Deadline:
+    cdef Store store
+    cdef object seconds
+    cdef double saved
+
+    def __cinit__(self, Store store, seconds):
+        self.store = store
+        self.seconds = seconds
+
+    def __enter__(self):
+        self.saved = self.store._state.deadline
+        self.store.set_timeout(self.seconds)
+        return self.store
+
+    def __exit__(self, *exc):
+        self.store._state.deadline = self.saved
+        return False
+
+
+cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t *delta,
+                                   wasmtime_update_deadline_kind_t *kind) noexcept:
+    """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers."""
+    cdef Store store = <Store>data
+    try:
+        PyErr_CheckSignals()
+    except BaseException as exc:
+        store._pending = exc
+        return wasmtime_error_new(b"wasm execution interrupted by a Python signal handler")
+    return NULL
+
+
+
+# ---- the choke point after calls into Wasm ------------------------------------
+
+cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap,
+                             object error_cls=None) except -1:
+    """The choke point after any call into Wasm that failed.
+
+    Order: an exception kept from a host callback or a signal handler is raised
+    again as the same object; then a deadline interrupt; then the engine's trap;
+    then a WASI exit; then the engine's error message.
+    """
+    cdef int status
+    cdef wasm_frame_vec_t trace
+    pending = store._pending
+    interrupted = store._state.interrupted
+    store._pending = None
+    store._state.interrupted = 0
+    if pending is not None:
+        if trap != NULL:
+            wasm_trap_delete(trap)
+        if err != NULL:
+            wasmtime_error_delete(err)
+        raise pending
+    if trap != NULL:
+        exc = _trap_exception(trap)
+        if err != NULL:
+            wasmtime_error_delete(err)
+        raise exc
+    if err == NULL:
+        return 0
+    try:
+        if wasmtime_error_exit_status(err, &status):
+            raise WasiExit(status)
+        message = _clean_message(_error_message(err))
+        wasmtime_error_wasm_trace(err, &trace)
+        frames = _frames(&trace)
+    finally:
+        wasmtime_error_delete(err)
+    if interrupted:
+        raise Trap("wasm execution interrupted: the store's deadline passed", TrapCode.INTERRUPT, frames)
+    if error_cls is not None:
+        raise error_cls(message)
+    if frames:
+        raise Trap(message, None, frames)
+    raise WasmError(message)
+
+
+cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) except -1:
+    """Instantiation failed: a trap in the start function, or a link error."""
+    if store._pending is not None or trap != NULL or store._state.interrupted:
+        return _raise_call_failure(store, err, trap)
+    cdef int status
+    if wasmtime_error_exit_status(err, &status):
+        return _raise_call_failure(store, err, trap)
+    message = _error_message(err)
+    wasmtime_error_delete(err)
+    if "import" in message or "incompatible" in message:
+        raise LinkError(message)
+    raise WasmError(message)

@@ -1,0 +1,132 @@
+# Values: Python objects <-> Wasm values. Raw numbers first (a leaf; the
+# call path's fast cases are in csrc/wasmbind_values.h), then tagged values,
+# which may hold references into a store (externref, funcref).
+
+cdef str _kind_name(uint8_t kind):
+    if kind <= WB_EXTERNREF:
+        return ValType(kind).name
+    return "unsupported type %d" % kind
+
+
+cdef inline object _index(object v, uint8_t kind):
+    if PyLong_Check(v):
+        return v
+    if PyIndex_Check(v):
+        return PyNumber_Index(v)
+    raise TypeError("expected an int for %s, got %s" % (_kind_name(kind), type(v).__name__))
+
+
+cdef inline int32_t _as_i32(object v) except? -1:
+    cdef long long x
+    cdef int overflow = 0
+    if not PyLong_CheckExact(v):
+        v = _index(v, WB_I32)
+    x = PyLong_AsLongLongAndOverflow(v, &overflow)
+    if overflow or x < -0x80000000 or x > 0xFFFFFFFF:
+        raise OverflowError("%r out of range for i32 [-2**31, 2**32)" % (v,))
+    return <int32_t><uint32_t>x
+
+
+cdef inline int64_t _as_i64(object v) except? -1:
+    cdef int overflow = 0
+    cdef long long x
+    if not PyLong_CheckExact(v):
+        v = _index(v, WB_I64)
+    x = PyLong_AsLongLongAndOverflow(v, &overflow)
+    if overflow == 0:
+        return x
+    if overflow > 0 and v <= 0xFFFFFFFFFFFFFFFF:
+        return <int64_t>PyLong_AsUnsignedLongLong(v)
+    raise OverflowError("%r out of range for i64 [-2**63, 2**64)" % (v,))
+
+
+cdef inline double _as_double(object v, uint8_t kind) except? -1.0:
+    if PyFloat_CheckExact(v):
+        return PyFloat_AS_DOUBLE(v)
+    if PyLong_Check(v):
+        return PyLong_AsDouble(v)
+    if isinstance(v, (str, bytes, bytearray, complex)) or v is None:
+        raise TypeError("expected a float for %s, got %s" % (_kind_name(kind), type(v).__name__))
+    try:
+        return PyFloat_AsDouble(v)
+    except TypeError:
+        raise TypeError("expected a float for %s, got %s" % (_kind_name(kind), type(v).__name__)) from None
+
+
+cdef int _as_v128(object v, uint8_t *out) except -1:
+    v = _index(v, WB_V128)
+    if not 0 <= v < (1 << 128):
+        raise OverflowError("%r out of range for v128 [0, 2**128)" % (v,))
+    data = (<object>v).to_bytes(16, "little")
+    memcpy(out, PyBytes_AS_STRING(data), 16)
+    return 0
+
+
+cdef inline int _to_raw(uint8_t kind, object v, wasmtime_val_raw_t *out) except -1:
+    if kind == WB_I32:
+        out.i32 = _as_i32(v)
+    elif kind == WB_I64:
+        out.i64 = _as_i64(v)
+    elif kind == WB_F64:
+        out.f64 = _as_double(v, kind)
+    elif kind == WB_F32:
+        out.f32 = <float>_as_double(v, kind)
+    elif kind == WB_V128:
+        _as_v128(v, out.v128)
+    else:
+        raise TypeError("cannot pass %s as a raw value" % _kind_name(kind))
+    return 0
+
+
+# ---- tagged values: what may hold a reference into a store ----------------
+
+cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
+                 wasmtime_val_t *out) except -1:
+    """Converts to an engine value. On success an externref made here is rooted:
+    the caller unroots ``out`` (``_unroot_vals``) once the engine has it. On
+    error ``out.kind`` is never a rooted kind, so unrooting it is harmless."""
+    cdef Func f
+    out.kind = kind
+    if kind == WB_EXTERNREF:
+        memset(&out.of, 0, sizeof(out.of))
+        if v is None:
+            return 0
+        Py_INCREF(v)
+        if not wasmtime_externref_new(ctx, <void *>v, wb_decref_finalizer, &out.of.externref):
+            # the engine did not take the reference; leaking beats a double free
+            out.kind = WB_I32
+            raise MemoryError("the engine could not allocate an externref")
+        return 0
+    if kind == WB_FUNCREF:
+        memset(&out.of, 0, sizeof(out.of))
+        if v is None:
+            return 0
+        if not isinstance(v, Func):
+            raise TypeError("expected a Func or None for funcref, got %s" % type(v).__name__)
+        f = <Func>v
+        if f.store is not store:
+            raise ValueError("the Func belongs to a different Store")
+        out.of.funcref = f._func
+        return 0
+    return _to_raw(kind, v, <wasmtime_val_raw_t *>&out.of)
+
+
+cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val):
+    cdef void *data
+    if val.kind == WB_EXTERNREF:
+        if val.of.externref.store_id == 0:
+            return None
+        data = wasmtime_externref_data(ctx, &val.of.externref)
+        return None if data == NULL else <object>data
+    if val.kind == WB_FUNCREF:
+        if val.of.funcref.store_id == 0:
+            return None
+        return Func._wrap(store, &val.of.funcref, None)
+    return wb_raw_to_object(val.kind, <wasmtime_val_raw_t *>&val.of)
+
+
+cdef inline void _unroot_vals(wasmtime_val_t *vals, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if vals[i].kind == WB_EXTERNREF or vals[i].kind == WB_ANYREF:
+            wasmtime_val_unroot(&vals[i])

@@ -1,0 +1,9 @@
+# Declarations of the value fast paths of the call path (csrc/wasmbind_values.h).
+from cpython.object cimport PyObject
+from libc.stdint cimport uint8_t
+from wasmbind.includes.wasmtime cimport wasmtime_val_raw_t
+
+cdef extern from "wasmbind_values.h":
+    int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *out) noexcept
+    object wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r)
+    object wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n)
