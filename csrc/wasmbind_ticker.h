@@ -20,6 +20,8 @@
 
 #define WB_TICK_MS 5
 #define WB_MAX_ENGINES 4096
+#define WB_TICKER_FULL (-1)
+#define WB_TICKER_NO_THREAD (-2)
 
 typedef struct {
 #ifdef _WIN32
@@ -83,12 +85,14 @@ static void *wb_ticker_main(void *arg)
     return 0;
 }
 
-/* Registers an engine with the ticker (starting it on first use). 0 on success. */
+/* Registers an engine with the ticker (starting it on first use). 0 on success,
+ * WB_TICKER_FULL with WB_MAX_ENGINES registered, WB_TICKER_NO_THREAD when the
+ * thread could not be started. */
 static int wb_ticker_add(wasm_engine_t *engine) {
     int rc = 0;
     WB_LOCK();
     if (wb_ticker.count >= WB_MAX_ENGINES) {
-        rc = -1;
+        rc = WB_TICKER_FULL;
     } else {
         wb_ticker.engines[wb_ticker.count++] = engine;
         if (!wb_ticker.started) {
@@ -96,7 +100,7 @@ static int wb_ticker_add(wasm_engine_t *engine) {
             HANDLE h = CreateThread(NULL, 64 * 1024, wb_ticker_main, NULL, 0, NULL);
             if (h == NULL) {
                 wb_ticker.count--;
-                rc = -1;
+                rc = WB_TICKER_NO_THREAD;
             } else {
                 CloseHandle(h);
                 wb_ticker.started = 1;
@@ -109,7 +113,7 @@ static int wb_ticker_add(wasm_engine_t *engine) {
             pthread_attr_setstacksize(&attr, 256 * 1024);
             if (pthread_create(&tid, &attr, wb_ticker_main, NULL) != 0) {
                 wb_ticker.count--;
-                rc = -1;
+                rc = WB_TICKER_NO_THREAD;
             } else {
                 wb_ticker.started = 1;
             }

@@ -285,3 +285,24 @@ def test_console_entry_point():
         finally:
             sys.argv = sys_argv
     assert info.value.code == 2
+
+
+def test_cli_notations(tmp_path):
+    """HOST[::GUEST][:ro] and sizes like 64M are the CLI's own notations."""
+    d = str(tmp_path)
+    assert cli._parse_dir(d) == (d, d, False)
+    assert cli._parse_dir(d + "::/x") == (d, "/x", False)
+    assert cli._parse_dir(d + "::/x:ro") == (d, "/x", True)
+    assert cli._parse_dir(d + "::/x:rw") == (d, "/x", False)
+    for bad in ("::/x", d + "::", str(tmp_path / "missing")):
+        with pytest.raises(cli.UsageError):
+            cli._parse_dir(bad)
+    size = lambda text: cli._parse_size("--max-memory", text)  # noqa: E731
+    assert size("65536") == 65536
+    assert size("64K") == size("64KiB") == size("64kb") == 65536
+    assert size("16M") == 16 << 20
+    assert size("1.5G") == 3 << 29
+    assert size("1e3") == 1000
+    for bad in ("", "12Q", "-1", "M", "1.2.3K", "1.0e999", "nan", "inf", "99999999999T"):
+        with pytest.raises(cli.UsageError):
+            size(bad)

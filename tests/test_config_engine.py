@@ -214,3 +214,21 @@ def test_reference_types_off():
         print("refused")
     """)
     assert_clean(proc, "refused")
+
+
+def test_shared_engine_one_per_option_set():
+    from wasmbind import shared_engine
+    from wasmbind._core import _SHARED_ENGINES_MAX
+    assert shared_engine() is shared_engine(Config()) is wasmbind.default_engine()
+    a = shared_engine(Config(consume_fuel=True))
+    assert shared_engine(Config(consume_fuel=True)) is a
+    assert a is not wasmbind.default_engine() and a.config == Config(consume_fuel=True)
+    # the cache is bounded and keeps the default engine whatever else comes
+    stacks = [65536 + 4096 * i for i in range(_SHARED_ENGINES_MAX + 8)]
+    engines = [shared_engine(Config(max_wasm_stack=s)) for s in stacks]
+    assert len({id(e) for e in engines}) == len(stacks)
+    from wasmbind import _core
+    assert len(_core._shared_engines) <= _SHARED_ENGINES_MAX
+    assert shared_engine() is wasmbind.default_engine()
+    with pytest.raises(TypeError, match="Config"):
+        shared_engine({"consume_fuel": True})

@@ -372,10 +372,10 @@ def test_set_limits_validation(plain_engine):
         s.set_limits(memory_size=-1)
 
 
-@pytest.mark.parametrize("mode,limit", [("malloc", "16M"), ("grow", "8M")])
+@pytest.mark.parametrize("mode,limit", [("malloc", 16 << 20), ("grow", 8 << 20)])
 def test_memory_bomb_stopped_by_limit(mode, limit):
     path = wasi_prog("bomb")
-    cap = {"16M": 16 << 20, "8M": 8 << 20}[limit]
+    cap = limit
     r = run_wasi(path, ["bomb", mode], max_memory=limit, timeout=20, fuel=None)
     assert r.returncode == 0, r
     line = r.stdout.decode().splitlines()[-1]
@@ -390,9 +390,9 @@ def test_memory_bomb_stopped_by_limit(mode, limit):
 
 def test_bomb_grow_once():
     path = wasi_prog("bomb")
-    r = run_wasi(path, ["bomb", "grow-once", "100"], max_memory="1M", timeout=20)
+    r = run_wasi(path, ["bomb", "grow-once", "100"], max_memory=1 << 20, timeout=20)
     assert r.returncode == 1 and b"GROW 100 failed" in r.stdout
-    r = run_wasi(path, ["bomb", "grow-once", "10"], max_memory="1M", timeout=20)
+    r = run_wasi(path, ["bomb", "grow-once", "10"], max_memory=1 << 20, timeout=20)
     assert r.returncode == 0 and b"GROW 10 ok" in r.stdout
 
 

@@ -18,7 +18,7 @@ from support import python_env
 import wasmbind
 from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Trap, TrapCode,
                       WasiConfig, WasiExit, WasiResult, run_wasi)
-from wasmbind.wasi import CAPTURE, DEVNULL, parse_dir, parse_size
+from wasmbind.wasi import CAPTURE, DEVNULL
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa: E402
@@ -348,25 +348,20 @@ def test_module_engine_must_match_options(engine, prog):
         run_wasi(prog("hello"), engine=Engine())
 
 
-def test_parse_helpers():
-    assert parse_dir("/a/b") == ("/a/b", "/a/b", False)
-    assert parse_dir("/a/b::/x") == ("/a/b", "/x", False)
-    assert parse_dir("/a/b::/x:ro") == ("/a/b", "/x", True)
-    assert parse_dir(".:ro") == (".", ".", True)
-    assert parse_dir(("/h", "/g")) == ("/h", "/g", False)
-    assert parse_dir((Path("/h"), "/g", 1)) == ("/h", "/g", True)
-    with pytest.raises(ValueError):
-        parse_dir("::/x")
-    with pytest.raises(ValueError):
-        parse_dir(("/h",))
-    assert parse_size("65536") == 65536
-    assert parse_size("64K") == parse_size("64KiB") == parse_size("64kb") == 65536
-    assert parse_size("16M") == 16 << 20
-    assert parse_size("1.5G") == 3 << 29
-    assert parse_size(4096) == 4096
-    for bad in ("", "12Q", "-1", "M", "1.2.3K"):
-        with pytest.raises(ValueError):
-            parse_size(bad)
+def test_preopen_specs(prog, sandbox):
+    # (host, guest) and (host, guest, read_only); host may be a Path
+    assert run(prog, "files", "read", "/sb/a.txt", dirs=[(Path(sandbox), "/sb")]).ok
+    assert run(prog, "files", "read", "/sb/a.txt", dirs=[[str(sandbox), "/sb", 1]]).ok
+    # the CLI's HOST::GUEST notation is the CLI's, not run_wasi's
+    for bad, exc in (("%s::/sb" % sandbox, TypeError), (str(sandbox), TypeError),
+                     ((str(sandbox),), ValueError), ((str(sandbox), "/sb", True, 1), ValueError),
+                     ((str(sandbox), b"/sb"), TypeError)):
+        with pytest.raises(exc):
+            run(prog, "files", "read", "/sb/a.txt", dirs=[bad])
+    # max_memory is a number of bytes, not the CLI's "16M"
+    for bad in ("16M", 1.5, True):
+        with pytest.raises(TypeError, match="max_memory"):
+            run(prog, "hello", max_memory=bad)
     assert repr(CAPTURE) == "wasmbind.wasi.CAPTURE"
 
 
@@ -412,7 +407,7 @@ def test_read_write_preopen(prog, sandbox):
 ])
 def test_read_only_preopen_refuses_writes(prog, sandbox, op):
     before = sorted(p.relative_to(sandbox) for p in sandbox.rglob("*"))
-    r = run(prog, "files", *op, dirs=["%s::/sb:ro" % sandbox])
+    r = run(prog, "files", *op, dirs=[(sandbox, "/sb", True)])
     assert r.returncode == FILES_EXIT["EPERM"], (r.stdout, r.stderr)
     assert r.stderr.startswith(b"ERR %s " % op[0].encode())
     assert sorted(p.relative_to(sandbox) for p in sandbox.rglob("*")) == before
@@ -458,7 +453,7 @@ def test_no_preopens_no_files(prog):
 
 def test_dot_preopen_confines_relative_paths(prog, sandbox):
     r = run(prog, "files", "read", "a.txt", "escape", "../x", "../../etc/passwd",
-            dirs=["%s::." % sandbox])
+            dirs=[(sandbox, ".")])
     assert r.returncode == 0
     assert r.stdout.startswith(b"AAA\n") and r.stdout.count(b" denied ") == 2
 

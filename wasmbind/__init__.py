@@ -47,6 +47,7 @@ from wasmbind._core import (
     WasiConfig,
     default_engine,
     instantiate,
+    shared_engine,
     wat2wasm,
 )
 from wasmbind.wasi import WasiResult, run_wasi
@@ -68,6 +69,7 @@ __all__ = [
     "Linker",
     "WasiConfig",
     "default_engine",
+    "shared_engine",
     "instantiate",
     "wat2wasm",
     "run_wasi",

@@ -96,6 +96,52 @@ def _build_parser() -> _Parser:
     return parser
 
 
+# ---------------------------------------------------------------- notations
+
+def _parse_dir(spec: str) -> tuple:
+    """``HOST[::GUEST][:ro]`` as ``(host, guest, read_only)``; GUEST defaults to HOST."""
+    text = spec
+    read_only = False
+    if text.endswith(":ro"):
+        text, read_only = text[:-3], True
+    elif text.endswith(":rw"):
+        text = text[:-3]
+    host, sep, guest = text.partition("::")
+    if not sep:
+        guest = host
+    if not host or not guest:
+        raise UsageError("bad --dir %r: expected HOST[::GUEST][:ro]" % (spec,))
+    if not os.path.isdir(host):
+        raise UsageError("--dir %s: %s is not a directory" % (spec, host))
+    return host, guest, read_only
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def _parse_size(option: str, text: str) -> int:
+    """Bytes from ``65536``, ``64K``, ``16MiB``, ``1.5G`` (binary units)."""
+    bad = UsageError("bad size for %s: %r (use a number of bytes, optionally with K, M or G)"
+                     % (option, text))
+    s = text.strip().lower().replace(" ", "")
+    for suffix in ("ib", "b"):
+        if len(s) > len(suffix) and s.endswith(suffix) and s[-len(suffix) - 1].isalpha():
+            s = s[:-len(suffix)]
+            break
+    num, unit = s, ""
+    if s and s[-1].isalpha():
+        num, unit = s[:-1], s[-1]
+    if unit not in _SIZE_UNITS:
+        raise bad
+    try:
+        value = (float(num) if "." in num or "e" in num else int(num)) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise bad from None
+    if not 0 <= value < 2**63:  # also refuses inf and nan
+        raise UsageError("%s %r is out of range" % (option, text))
+    return int(value)
+
+
 # ---------------------------------------------------------------- run
 
 def _env_items(specs: Sequence[str]) -> dict:
@@ -129,36 +175,22 @@ def _format_value(v: Any) -> str:
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
+    from wasmbind._core import Module
     from wasmbind.errors import TrapCode
     from wasmbind.types import FuncType
-    from wasmbind.wasi import INHERIT, load_module, parse_dir, parse_size, run_wasi, _engine_for
+    from wasmbind.wasi import INHERIT, run_wasi, sandbox_engine
 
     if not os.path.isfile(ns.program):
         raise UsageError("no such file: %s" % ns.program)
-    dirs = []
-    for spec in ns.dir:
-        try:
-            host, guest, ro = parse_dir(spec)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        if not os.path.isdir(host):
-            raise UsageError("--dir %s: %s is not a directory" % (spec, host))
-        dirs.append((host, guest, ro))
+    dirs = [_parse_dir(spec) for spec in ns.dir]
     env = _env_items(ns.env)
-    if ns.fuel is not None and ns.fuel < 0:
-        raise UsageError("--fuel must be >= 0")
-    if ns.timeout is not None and not ns.timeout >= 0:
-        raise UsageError("--timeout must be a non-negative number of seconds")
+    max_memory = None if ns.max_memory is None else _parse_size("--max-memory", ns.max_memory)
+    stack = None if ns.max_wasm_stack is None else _parse_size("--max-wasm-stack", ns.max_wasm_stack)
     try:
-        max_memory = None if ns.max_memory is None else parse_size(ns.max_memory)
-        stack = None if ns.max_wasm_stack is None else parse_size(ns.max_wasm_stack)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        engine = _engine_for(None, ns.fuel is not None, stack)
+        engine = sandbox_engine(fuel=ns.fuel is not None, max_wasm_stack=stack)
     except ValueError as exc:
         raise UsageError("--max-wasm-stack: %s" % exc) from None
-    module = load_module(ns.program, engine)
+    module = Module.from_file(engine, ns.program)
 
     invoke_args: List[Any] = []
     if ns.invoke is not None:
@@ -176,10 +208,13 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
     sys.stdout.flush()
     sys.stderr.flush()
-    result = run_wasi(module, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
-                      stdout=INHERIT, stderr=INHERIT, dirs=dirs, fuel=ns.fuel,
-                      timeout=ns.timeout, max_memory=max_memory, invoke=ns.invoke,
-                      invoke_args=invoke_args)
+    try:
+        result = run_wasi(module, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
+                          stdout=INHERIT, stderr=INHERIT, dirs=dirs, fuel=ns.fuel,
+                          timeout=ns.timeout, max_memory=max_memory, invoke=ns.invoke,
+                          invoke_args=invoke_args)
+    except ValueError as exc:  # run_wasi's checks of --fuel and --timeout
+        raise UsageError(_first_line(str(exc))) from None
     if result.trap is not None:
         trap = result.trap
         if trap.code == TrapCode.INTERRUPT:
@@ -239,10 +274,10 @@ def _json_type(t: Any) -> dict:
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:
-    from wasmbind.wasi import load_module
+    from wasmbind._core import Module
     if not os.path.isfile(ns.module):
         raise UsageError("no such file: %s" % ns.module)
-    module = load_module(ns.module)
+    module = Module.from_file(None, ns.module)
     imports, exports = module.imports, module.exports
     if ns.json:
         doc = {"imports": [dict(module=i.module, name=i.name, type=_json_type(i.type))

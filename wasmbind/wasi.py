@@ -31,13 +31,12 @@ How an execution ends:
 from __future__ import annotations
 
 import os
-import threading
 import time
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from wasmbind._core import Engine, Linker, Module, Store, WasiConfig
+from wasmbind._core import Engine, Linker, Module, Store, WasiConfig, _looks_like_wat, shared_engine
 from wasmbind.config import Config
-from wasmbind.errors import CompileError, LinkError, Trap, TrapCode, WasiExit
+from wasmbind.errors import LinkError, Trap, TrapCode, WasiExit
 
 __all__ = [
     "run_wasi",
@@ -46,12 +45,11 @@ __all__ = [
     "INHERIT",
     "DEVNULL",
     "load_module",
-    "parse_dir",
-    "parse_size",
+    "sandbox_engine",
 ]
 
-#: Default cap on captured bytes per stream (``max_output``).
-DEFAULT_MAX_OUTPUT = 1 << 30
+#: Default cap on captured bytes per stream (``max_output``), WasiConfig's own.
+DEFAULT_MAX_OUTPUT: int = WasiConfig().max_output
 
 _FUEL_UNLIMITED = 2**64 - 1
 
@@ -154,56 +152,33 @@ class WasiResult:
 
 # ---------------------------------------------------------------- engines
 
-_engines: Dict[Tuple[Any, ...], Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def _engine_for(config: Optional[Config], fuel: bool, max_wasm_stack: Optional[int]) -> Engine:
-    """One shared Engine per distinct configuration (engines are costly to keep many of)."""
-    base = config.options() if config is not None else Config().options()
-    base["consume_fuel"] = bool(fuel or base["consume_fuel"])
-    base["epoch_interruption"] = True  # deadlines and Ctrl-C need it
+def sandbox_engine(config: Optional[Config] = None, *, fuel: bool = False,
+                   max_wasm_stack: Optional[int] = None) -> Engine:
+    """The shared Engine :func:`run_wasi` uses for ``config``: the same options
+    with epoch interruption on (deadlines and Ctrl-C need it), fuel counting on
+    when ``fuel`` is true, and ``max_wasm_stack`` when given."""
+    options = (config if config is not None else Config()).options()
+    options["consume_fuel"] = bool(fuel or options["consume_fuel"])
+    options["epoch_interruption"] = True
     if max_wasm_stack is not None:
-        base["max_wasm_stack"] = max_wasm_stack
-    key = tuple(sorted(base.items()))
-    with _engines_lock:
-        engine = _engines.get(key)
-        if engine is None:
-            engine = _engines[key] = Engine(Config(**base))
-        return engine
-
-
-def _looks_like_wat(text: str) -> bool:
-    s = text.lstrip()
-    return s.startswith("(") or s.startswith(";;") or s.startswith("(;")
+        options["max_wasm_stack"] = max_wasm_stack
+    return shared_engine(Config(**options))
 
 
 def load_module(program: Any, engine: Optional[Engine] = None) -> Module:
     """Compile ``program`` on ``engine`` (None: the default engine).
 
-    ``program``: a :class:`Module` (returned as is), a path (``str`` or
-    ``os.PathLike``; ``.wat`` text or a ``.wasm`` binary, told apart by
-    content), bytes (a binary, or WAT text), or a ``str`` of WAT text (a str
-    whose first character is ``(`` or a ``;;`` comment).
+    ``program``: a :class:`Module` (returned as is), a ``str`` of WAT text (one
+    whose first character is ``(`` or a ``;;`` comment), a path (``str`` or
+    ``os.PathLike`` of a ``.wasm`` binary or WAT text, told apart by content),
+    or bytes (a binary, or WAT text).
     """
     if isinstance(program, Module):
         return program
     if isinstance(program, str) and _looks_like_wat(program):
         return Module(engine, program)
     if isinstance(program, (str, os.PathLike)):
-        path = os.fspath(program)
-        with open(path, "rb") as f:
-            data = f.read()
-        if data[:4] != b"\0asm":
-            try:
-                wat = data.decode("utf-8")
-            except UnicodeDecodeError:
-                wat = ""
-            if not _looks_like_wat(wat):
-                raise CompileError("%s is not a WebAssembly module (no \\0asm header) "
-                                   "nor WAT text" % path)
-            return Module(engine, wat)
-        return Module(engine, data)
+        return Module.from_file(engine, program)
     if isinstance(program, (bytes, bytearray, memoryview)):
         return Module(engine, program)
     raise TypeError("program must be a path, bytes, WAT text or a Module, not %s"
@@ -219,66 +194,21 @@ def _program_name(program: Any) -> str:
 
 # ---------------------------------------------------------------- options
 
-def parse_dir(spec: Union[str, Sequence[Any]]) -> Tuple[str, str, bool]:
-    """A preopen as ``(host, guest, read_only)``.
-
-    Accepts a tuple ``(host, guest)`` or ``(host, guest, read_only)``, or the
-    CLI's ``"HOST[::GUEST][:ro]"`` (GUEST defaults to HOST as written).
-    """
-    if isinstance(spec, (str, os.PathLike)):
-        text = os.fspath(spec)
+def _preopen(spec: Any) -> Tuple[str, str, bool]:
+    """A preopen given as ``(host, guest)`` or ``(host, guest, read_only)``."""
+    if isinstance(spec, (str, bytes, os.PathLike)) or not isinstance(spec, (tuple, list)):
+        raise TypeError("a directory to preopen is (host, guest) or (host, guest, read_only), "
+                        "got %r" % (spec,))
+    if len(spec) == 2:
+        host, guest = spec
         read_only = False
-        if text.endswith(":ro"):
-            text, read_only = text[:-3], True
-        elif text.endswith(":rw"):
-            text = text[:-3]
-        host, sep, guest = text.partition("::")
-        if not sep:
-            guest = host
-        if not host or not guest:
-            raise ValueError("bad directory mapping %r: expected HOST[::GUEST][:ro]" % (spec,))
-        return host, guest, read_only
-    items = tuple(spec)
-    if len(items) == 2:
-        host, guest = items
-        read_only = False
-    elif len(items) == 3:
-        host, guest, read_only = items
+    elif len(spec) == 3:
+        host, guest, read_only = spec
     else:
-        raise ValueError("a directory mapping is (host, guest[, read_only]), got %r" % (spec,))
-    host = os.fspath(host)
+        raise ValueError("a directory to preopen is (host, guest[, read_only]), got %r" % (spec,))
     if not isinstance(guest, str):
-        raise TypeError("the guest path of a directory mapping must be a str, got %r" % (guest,))
-    return host, guest, bool(read_only)
-
-
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(text: Union[str, int]) -> int:
-    """Bytes from ``"65536"``, ``"64K"``, ``"16MiB"``, ``"1G"`` (binary units)."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError("size must be >= 0, got %d" % text)
-        return text
-    s = str(text).strip().lower().replace(" ", "")
-    for suffix in ("ib", "b"):
-        if len(s) > len(suffix) and s.endswith(suffix) and s[-len(suffix) - 1].isalpha():
-            s = s[:-len(suffix)]
-            break
-    num, unit = s, ""
-    if s and s[-1].isalpha():
-        num, unit = s[:-1], s[-1]
-    if unit not in _SIZE_UNITS:
-        raise ValueError("bad size %r: use a number of bytes, optionally with K, M or G" % (text,))
-    try:
-        value = float(num) if "." in num else int(num)
-    except ValueError:
-        raise ValueError("bad size %r: use a number of bytes, optionally with K, M or G"
-                         % (text,)) from None
-    if value < 0:
-        raise ValueError("size must be >= 0, got %r" % (text,))
-    return int(value * _SIZE_UNITS[unit])
+        raise TypeError("the guest path of a directory to preopen must be a str, got %r" % (guest,))
+    return os.fspath(host), guest, bool(read_only)
 
 
 def _check_stream(name: str, v: Any, allow_data: bool) -> None:
@@ -322,8 +252,7 @@ def _wasi_config(argv: List[str], env: Optional[Mapping[str, str]], inherit_env:
         else:
             setattr(wc, name + "_file", os.fspath(v))
     for spec in dirs:
-        host, guest, read_only = parse_dir(spec)
-        wc.preopen_dir(host, guest, read_only)
+        wc.preopen_dir(*_preopen(spec))
     return wc
 
 
@@ -333,7 +262,7 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
              env: Optional[Mapping[str, str]] = None, inherit_env: bool = False,
              stdin: Any = None, stdout: Any = CAPTURE, stderr: Any = CAPTURE,
              dirs: Iterable[Any] = (), fuel: Optional[int] = None,
-             timeout: Optional[float] = None, max_memory: Optional[Union[int, str]] = None,
+             timeout: Optional[float] = None, max_memory: Optional[int] = None,
              limits: Optional[Mapping[str, Optional[int]]] = None,
              max_wasm_stack: Optional[int] = None, max_output: int = DEFAULT_MAX_OUTPUT,
              invoke: Optional[str] = None, invoke_args: Sequence[Any] = (),
@@ -347,13 +276,12 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     ``stdin``: None or :data:`DEVNULL` (empty), bytes or str (data), a
     ``pathlib.Path`` (file) or :data:`INHERIT`. ``stdout``/``stderr``:
     :data:`CAPTURE` (default), :data:`INHERIT`, :data:`DEVNULL`/None, or a path to
-    write to. ``dirs``: preopened directories, each ``(host, guest)``,
-    ``(host, guest, read_only)`` or ``"HOST[::GUEST][:ro]"``; nothing else of the
-    host file system is reachable.
+    write to. ``dirs``: preopened directories, each ``(host, guest)`` or
+    ``(host, guest, read_only)``; nothing else of the host file system is
+    reachable.
 
     Limits: ``fuel`` (instructions, roughly); ``timeout`` (wall-clock seconds,
-    instantiation included); ``max_memory`` (bytes per linear memory, int or
-    ``"64M"``); ``limits`` (more :meth:`Store.set_limits` keywords: tables,
+    instantiation included); ``max_memory`` (bytes per linear memory); ``limits`` (more :meth:`Store.set_limits` keywords: tables,
     instances, memories, table_elements); ``max_wasm_stack`` (bytes of native
     stack for Wasm); ``max_output`` (captured bytes kept per stream; past it
     writes fail in the guest and ``*_truncated`` is set).
@@ -388,14 +316,16 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
         if timeout is not None and not engine.config.epoch_interruption:
             raise ValueError("timeout needs an Engine made with Config(epoch_interruption=True)")
     else:
-        engine = _engine_for(config, fuel is not None, max_wasm_stack)
+        engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack)
     module = load_module(program, engine)
 
     args = [_program_name(program)] if argv is None else [str(a) for a in argv]
     wc = _wasi_config(args, env, inherit_env, stdin, stdout, stderr, dirs, max_output)
     store_limits = dict(limits or {})
     if max_memory is not None:
-        store_limits["memory_size"] = parse_size(max_memory)
+        if not isinstance(max_memory, int) or isinstance(max_memory, bool):
+            raise TypeError("max_memory is a number of bytes (an int), got %r" % (max_memory,))
+        store_limits["memory_size"] = max_memory
 
     store = Store(engine)
     try:

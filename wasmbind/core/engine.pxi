@@ -95,9 +95,14 @@ cdef class Engine:
         self.config = config
         self._epoch = config.epoch_interruption
         self._fuel = config.consume_fuel
-        if self._epoch and wb_ticker_add(self._ptr) != 0:
+        rc = wb_ticker_add(self._ptr) if self._epoch else 0
+        if rc != 0:
             wasm_engine_delete(self._ptr)
             self._ptr = NULL
+            if rc == WB_TICKER_FULL:
+                raise WasmError("too many engines with epoch_interruption alive at once (at most %d): "
+                                "share engines (wasmbind.shared_engine) instead of making one per use"
+                                % WB_MAX_ENGINES)
             raise WasmError("could not start the epoch ticker thread")
 
     def __dealloc__(self):
@@ -125,15 +130,45 @@ cdef class Engine:
         return "<wasmbind.Engine %r>" % (self.config,)
 
 
-_default_engine_lock = threading.Lock()
+# One engine per distinct set of options, for every caller that does not bring
+# its own (the default engine, run_wasi, the CLI): engines are costly to make
+# and each one with epoch interruption is a slot of the ticker. Bounded: the
+# least recently asked-for engine leaves the cache (it lives on while anything
+# made with it does); the default engine never does.
+_SHARED_ENGINES_MAX = 32
+_shared_engines = {}
+_shared_engines_lock = threading.Lock()
 _default_engine = None
 
 
-def default_engine():
-    """The shared Engine used where none is given (created on first use)."""
+def shared_engine(config=None):
+    """The process's shared Engine for ``config`` (None: ``Config()``).
+
+    Equal configs give the same Engine, so modules compiled for one caller can
+    be used in the stores of another. ``default_engine()`` is ``shared_engine()``.
+    """
     global _default_engine
-    if _default_engine is None:
-        with _default_engine_lock:
-            if _default_engine is None:
-                _default_engine = Engine()
-    return _default_engine
+    if config is None:
+        config = Config()
+    elif not isinstance(config, Config):
+        raise TypeError("config must be a wasmbind.Config, got %s" % type(config).__name__)
+    options = config.options()
+    key = tuple(sorted(options.items()))
+    with _shared_engines_lock:
+        engine = _shared_engines.pop(key, None)
+        if engine is None:
+            engine = Engine(Config(**options))
+            if len(_shared_engines) >= _SHARED_ENGINES_MAX:
+                for old in _shared_engines:
+                    if _shared_engines[old] is not _default_engine:
+                        del _shared_engines[old]
+                        break
+        _shared_engines[key] = engine  # the most recently used last
+        if _default_engine is None and options == _config_module._OPTIONS:
+            _default_engine = engine
+        return engine
+
+
+def default_engine():
+    """The shared Engine used where none is given: ``shared_engine(Config())``."""
+    return _default_engine if _default_engine is not None else shared_engine()

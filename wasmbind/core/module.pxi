@@ -1,9 +1,9 @@
 # Modules: WAT to binary, the one sniffer of module sources, Module.
 
 cdef bytes _wasm_bytes(object source):
-    """Turns a Module source into a Wasm binary: str is WAT; bytes-like is a
-    binary, or WAT text when it lacks the binary's magic header."""
-    cdef const unsigned char[::1] view
+    """Turns a Module source into a Wasm binary: the one place that tells them
+    apart. A str is WAT; bytes-like data is a binary when it has the binary's
+    magic header, else it must be UTF-8 WAT text."""
     if isinstance(source, str):
         return wat2wasm(source)
     try:
@@ -16,15 +16,27 @@ cdef bytes _wasm_bytes(object source):
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise CompileError("not a WebAssembly module: no \\0asm header and not WAT text") from None
+        text = None
+    if text is None or (text.strip() and not _looks_like_wat(text)):
+        raise CompileError("not a WebAssembly module: no \\0asm header and not WAT text")
     return wat2wasm(text)
+
+
+def _looks_like_wat(str text):
+    """Whether text starts as WAT does (``(`` or a comment): tells WAT from a
+    binary's bytes here, and WAT from a file name in wasi.load_module."""
+    s = text.lstrip()
+    return s.startswith("(") or s.startswith(";;")
 
 
 def wat2wasm(text):
     """Translate WebAssembly text (WAT) to a Wasm binary; raises CompileError."""
     cdef wasm_byte_vec_t out
     if isinstance(text, str):
-        data = (<str>text).encode("utf-8")
+        try:
+            data = (<str>text).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CompileError("WAT text is not valid Unicode: %s" % exc) from None
     elif isinstance(text, (bytes, bytearray, memoryview)):
         data = bytes(text)
     else:
@@ -76,12 +88,13 @@ cdef class Module:
 
     @staticmethod
     def from_file(engine, path):
-        """Compile a ``.wasm`` binary or ``.wat`` text file."""
+        """Compile a file: a Wasm binary or WAT text, told apart by content."""
         with open(_os.fspath(path), "rb") as f:
             data = f.read()
-        if str(path).endswith(".wat"):
-            data = data.decode("utf-8")
-        return Module(engine, data)
+        try:
+            return Module(engine, data)
+        except CompileError as exc:
+            raise CompileError("%s: %s" % (_os.fsdecode(path), exc)) from None
 
     @staticmethod
     def validate(engine, source):
