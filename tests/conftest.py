@@ -1,15 +1,10 @@
-"""Shared fixtures and helpers for wasmbind's tests."""
+"""Shared fixtures for wasmbind's tests (helpers that are not fixtures live in support.py)."""
 
 import faulthandler
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 import wasmbind
-from support import PKG_PARENT, python_env
-
 
 
 @pytest.fixture(scope="session")
@@ -37,31 +32,6 @@ def make(store):
         return wasmbind.Instance(store, wasmbind.Module(store.engine, wat), imports)
 
     return _make
-
-
-def run_py(code, timeout=60, env=None):
-    """Runs ``code`` in a fresh interpreter with wasmbind importable.
-
-    Returns the CompletedProcess; use it for anything that could crash or
-    abort the process (a crash must fail the test, not the test run).
-    """
-    full_env = python_env(**(env or {}))
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=PKG_PARENT,
-    )
-
-
-def assert_clean(proc, expect_stdout=None):
-    """The subprocess exited with status 0 (not killed by a signal or abort)."""
-    detail = "exit %s\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, proc.stdout, proc.stderr[-3000:])
-    assert proc.returncode == 0, detail
-    if expect_stdout is not None:
-        assert proc.stdout.strip() == expect_stdout, detail
 
 
 def pytest_configure(config):

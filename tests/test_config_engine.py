@@ -5,7 +5,7 @@ import pytest
 import wasmbind
 from wasmbind import Config, Engine, Module, Store, instantiate
 
-from conftest import assert_clean, run_py
+from support import assert_clean, run_py
 
 ADD = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
 

@@ -7,7 +7,6 @@ test process if a test hangs anyway, and the Ctrl-C tests run in a child
 interpreter with a timeout.
 """
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -19,8 +18,7 @@ from support import python_env
 from wasmbind import (Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError,
                       run_wasi)
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wasi_build import build_wasi, have_wasi_toolchain, wasi_toolchain_problem  # noqa: E402
+from wasi_build import build_wasi, have_wasi_toolchain, wasi_toolchain_problem
 
 
 WAT = """

@@ -4,7 +4,7 @@ import array
 
 import pytest
 
-from conftest import run_py
+from support import run_py
 from wasmbind import Engine, Instance, Module, Store, StoreClosedError, Trap, TrapCode
 
 np = pytest.importorskip("numpy")

@@ -289,7 +289,7 @@ def test_memory_type_validation():
 
 
 def test_huge_memory_request_fails_cleanly():
-    from conftest import assert_clean, run_py
+    from support import assert_clean, run_py
     proc = run_py("""
     import wasmbind
     s = wasmbind.Store()

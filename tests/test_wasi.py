@@ -20,8 +20,7 @@ from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Tr
                       WasiConfig, WasiExit, WasiResult, run_wasi)
 from wasmbind.wasi import CAPTURE, DEVNULL, parse_dir, parse_size
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa: E402
+from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,
                         cat_stat_line, have_wasi_toolchain, wasi_toolchain_problem)
 
 
