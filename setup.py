@@ -249,7 +249,7 @@ setup(
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        "test": ["pytest>=7", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
+        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
         "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
     },
 )

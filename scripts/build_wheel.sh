@@ -141,7 +141,7 @@ ldd "$CORE" | grep -q "$(dirname "$CORE")/libwasmtime.so" \
     || die "libwasmtime is not resolved from the installed package"
 rc=0
 # shellcheck disable=SC2086
-"$V/python" -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -ra tests ${PYTEST_ARGS:-} || rc=$?
+"$V/python" -m pytest -p no:cacheprovider tests ${PYTEST_ARGS:-} || rc=$?
 [ "$rc" -ne 5 ] || die "pytest collected no tests"
 [ "$rc" -eq 0 ] || die "tests failed (pytest exit $rc)"
 

@@ -1,7 +1,5 @@
 """Shared fixtures for wasmbind's tests (helpers that are not fixtures live in support.py)."""
 
-import faulthandler
-
 import pytest
 
 import wasmbind
@@ -33,20 +31,3 @@ def make(store):
 
     return _make
 
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "hang_guard(seconds): kill the test process with a traceback if a test runs longer")
-
-
-@pytest.fixture(autouse=True)
-def _hang_guard(request):
-    """With ``pytestmark = pytest.mark.hang_guard(N)``, a test still running after N
-    seconds kills the test process with a traceback instead of hanging CI."""
-    marker = request.node.get_closest_marker("hang_guard")
-    if marker is None:
-        yield
-        return
-    faulthandler.dump_traceback_later(marker.args[0], exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()

@@ -2,9 +2,9 @@
 (memory, tables, instances, memory count), stack overflow and max_wasm_stack,
 and that the store stays usable after each.
 
-Every runaway loop here has fuel or a deadline; an autouse guard kills the
-test process if a test hangs anyway, and the Ctrl-C tests run in a child
-interpreter with a timeout.
+Every runaway loop here has fuel or a deadline; a 60 s timeout (pytest-timeout)
+kills the test process if a test hangs anyway, and the Ctrl-C tests run in a
+child interpreter with a timeout.
 """
 
 import subprocess
@@ -47,7 +47,7 @@ WAT = """
 PAGE = 65536
 
 
-pytestmark = pytest.mark.hang_guard(60)
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")

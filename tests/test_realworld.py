@@ -16,7 +16,7 @@ from realworld import find_realworld_wasm, install_hint
 
 
 
-pytestmark = pytest.mark.hang_guard(120)
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 The programs are the C files in tests/wasi_programs, compiled with clang and
 wasi-libc by tests/wasi_build.py (skipped when that toolchain is missing).
 Nothing here can run away: every program that could loop is given fuel or a
-deadline, and an autouse guard kills the test process if a test hangs.
+deadline, and a 60 s timeout (pytest-timeout) kills the test process if a test hangs.
 """
 
 import os
@@ -25,7 +25,7 @@ from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,
 
 
 
-pytestmark = pytest.mark.hang_guard(60)
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
