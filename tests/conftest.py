@@ -31,3 +31,15 @@ def make(store):
 
     return _make
 
+
+@pytest.fixture(scope="module")
+def fuel_engine():
+    """An engine that counts fuel, one per test module."""
+    return wasmbind.Engine(wasmbind.Config(consume_fuel=True))
+
+
+@pytest.fixture(scope="module")
+def plain_engine():
+    """An engine with the default configuration, one per test module."""
+    return wasmbind.Engine()
+
