@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from support import python_env
 from wasmbind import cli
 
-from wasi_build import (FILES_EXIT, big_pattern, build_wasi, have_wasi_toolchain,
-                        wasi_toolchain_problem)
+from support import python_env
+from wasi_build import FILES_EXIT, big_pattern, build_wasi, have_wasi_toolchain, wasi_toolchain_problem
 
 ENV = python_env()
 

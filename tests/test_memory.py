@@ -4,15 +4,15 @@ import gc
 
 import pytest
 
+import wasmbind
+from wasmbind import Memory, MemoryType, StoreClosedError
+
 try:
     import numpy as np
 except ImportError:  # pragma: no cover
     np = None
 
 needs_numpy = pytest.mark.skipif(np is None, reason="needs numpy")
-
-import wasmbind
-from wasmbind import Memory, MemoryType, StoreClosedError
 
 PAGE = 65536
 

@@ -3,8 +3,21 @@
 import pytest
 
 import wasmbind
-from wasmbind import (CompileError, Engine, ExportType, FuncType, GlobalType, ImportType, Instance,
-                      MemoryType, Module, Store, TableType, ValType, wat2wasm)
+from wasmbind import (
+    CompileError,
+    Engine,
+    ExportType,
+    FuncType,
+    GlobalType,
+    ImportType,
+    Instance,
+    MemoryType,
+    Module,
+    Store,
+    TableType,
+    ValType,
+    wat2wasm,
+)
 
 WAT = """(module
   (import "env" "f" (func (param i32 i64) (result f32)))

@@ -9,12 +9,10 @@ import sys
 
 import pytest
 
-from support import python_env
 from wasmbind import Config, Engine, Module, WasmError, run_wasi
 
 from realworld import find_realworld_wasm, install_hint
-
-
+from support import python_env
 
 pytestmark = pytest.mark.timeout(120)
 

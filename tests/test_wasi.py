@@ -14,16 +14,33 @@ from pathlib import Path
 
 import pytest
 
-from support import python_env
 import wasmbind
-from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Trap, TrapCode,
-                      WasiConfig, WasiExit, WasiResult, run_wasi)
+from wasmbind import (
+    CompileError,
+    Engine,
+    Linker,
+    LinkError,
+    Module,
+    Store,
+    Trap,
+    TrapCode,
+    WasiConfig,
+    WasiExit,
+    WasiResult,
+    run_wasi,
+)
 from wasmbind.wasi import CAPTURE, DEVNULL, parse_dir, parse_size
 
-from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,
-                        cat_stat_line, have_wasi_toolchain, wasi_toolchain_problem)
-
-
+from support import python_env
+from wasi_build import (
+    FILES_EXIT,
+    USAGE_EXIT,
+    big_pattern,
+    build_wasi,
+    cat_stat_line,
+    have_wasi_toolchain,
+    wasi_toolchain_problem,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -131,7 +131,7 @@ def _format_value(v: Any) -> str:
 def _cmd_run(ns: argparse.Namespace) -> int:
     from wasmbind.errors import TrapCode
     from wasmbind.types import FuncType
-    from wasmbind.wasi import INHERIT, load_module, parse_dir, parse_size, run_wasi, _engine_for
+    from wasmbind.wasi import INHERIT, _engine_for, load_module, parse_dir, parse_size, run_wasi
 
     if not os.path.isfile(ns.program):
         raise UsageError("no such file: %s" % ns.program)
