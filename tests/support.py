@@ -1,10 +1,19 @@
-"""Shared by the tests: how to start Python subprocesses that import the same
-wasmbind as this test run (the source tree after an in-place build, or the
-installed package when the tests run against a wheel)."""
+"""Helpers shared by the tests (fixtures live in conftest.py): how to start
+Python subprocesses that import the same wasmbind as this test run (the source
+tree after an in-place build, or the installed package when the tests run
+against a wheel), and how to check that such a subprocess ended cleanly."""
 
 import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
 
 import wasmbind
+from wasmbind import Instance, Module, Store
+
+from wasi_build import build_wasi, have_wasi_toolchain, wasi_toolchain_problem
 
 #: The directory that holds the imported ``wasmbind`` package.
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(wasmbind.__file__)))
@@ -16,3 +25,67 @@ def python_env(**extra):
     env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+def run_py(code, timeout=60, env=None):
+    """Runs ``code`` in a fresh interpreter with wasmbind importable.
+
+    Returns the CompletedProcess; use it for anything that could crash or
+    abort the process (a crash must fail the test, not the test run).
+    """
+    full_env = python_env(**(env or {}))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=PKG_PARENT,
+    )
+
+
+def assert_clean(proc, expect_stdout=None):
+    """The subprocess exited with status 0 (not killed by a signal or abort)."""
+    detail = "exit %s\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, proc.stdout, proc.stderr[-3000:])
+    assert proc.returncode == 0, detail
+    if expect_stdout is not None:
+        assert proc.stdout.strip() == expect_stdout, detail
+
+
+#: The module of the limit tests (test_fuel, test_deadlines, test_store_limits):
+#: loops to stop, a recursion to overflow, memory and a table to grow.
+LIMITS_WAT = """
+(module
+  (memory (export "mem") 1)
+  (table (export "tab") 2 funcref)
+  (func (export "loop") (loop (br 0)))
+  (func (export "count") (param i32) (result i32)
+    (local i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get 1) (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br 0)))
+    (local.get 1))
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func $rec (export "rec") (param i32) (result i32)
+    (call $rec (i32.add (local.get 0) (i32.const 1))))
+  (func $depth (export "depth") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $depth (i32.sub (local.get 0) (i32.const 1)))))))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "tgrow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))
+"""
+
+
+def limits_instance(engine, store=None):
+    """``(store, exports)`` of LIMITS_WAT instantiated in ``store`` (a new one by default)."""
+    store = store or Store(engine)
+    return store, Instance(store, Module(engine, LIMITS_WAT)).exports
+
+
+def wasi_prog(name):
+    """The path of tests/wasi_programs/<name>.c compiled to WASI; skips without the toolchain."""
+    if not have_wasi_toolchain():
+        pytest.skip("no WASI toolchain: %s" % wasi_toolchain_problem())
+    return build_wasi(name)

@@ -5,7 +5,6 @@ away get --fuel or --timeout as well.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,12 +12,10 @@ import time
 
 import pytest
 
-from support import python_env
 from wasmbind import cli
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wasi_build import (FILES_EXIT, big_pattern, build_wasi, have_wasi_toolchain,  # noqa: E402
-                        wasi_toolchain_problem)
+from support import python_env
+from wasi_build import FILES_EXIT, big_pattern, build_wasi, have_wasi_toolchain, wasi_toolchain_problem
 
 ENV = python_env()
 

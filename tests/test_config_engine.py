@@ -5,7 +5,7 @@ import pytest
 import wasmbind
 from wasmbind import Config, Engine, Module, Store, instantiate
 
-from conftest import assert_clean, run_py
+from support import assert_clean, run_py
 
 ADD = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
 
@@ -206,7 +206,8 @@ def test_reference_types_off():
     proc = run_py("""
     import wasmbind
     e = wasmbind.Engine(wasmbind.Config(wasm_reference_types=False))
-    inst = wasmbind.Instance(wasmbind.Store(e), wasmbind.Module(e, '(module (func (export "f") (result i32) i32.const 2))'))
+    m = wasmbind.Module(e, '(module (func (export "f") (result i32) i32.const 2))')
+    inst = wasmbind.Instance(wasmbind.Store(e), m)
     assert inst.exports.f() == 2
     try:
         wasmbind.Module(e, '(module (func (param externref)))')

@@ -7,7 +7,7 @@ import pytest
 import wasmbind
 from wasmbind import Func, FuncType, ValType
 
-from conftest import run_py
+from support import run_py
 
 WAT = """(module
   (func (export "id32") (param i32) (result i32) local.get 0)

@@ -88,7 +88,7 @@ def test_imported_global_shared_with_guest(store, engine):
 
 
 def test_v128_global():
-    from conftest import run_py
+    from support import run_py
     proc = run_py("""
     import wasmbind
     s = wasmbind.Store()

@@ -3,8 +3,22 @@
 import pytest
 
 import wasmbind
-from wasmbind import (Func, FuncType, Global, GlobalType, Instance, LinkError, Memory, MemoryType,
-                      Module, Store, Table, TableType, Trap, TrapCode)
+from wasmbind import (
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    Instance,
+    LinkError,
+    Memory,
+    MemoryType,
+    Module,
+    Store,
+    Table,
+    TableType,
+    Trap,
+    TrapCode,
+)
 
 IMPORTS = """(module
   (import "env" "add" (func $add (param i32 i32) (result i32)))

@@ -7,8 +7,22 @@ import weakref
 
 import pytest
 
-from wasmbind import (Engine, Func, FuncType, Global, GlobalType, Instance, Linker, Memory, MemoryType,
-                      Module, Store, StoreClosedError, Table, TableType)
+from wasmbind import (
+    Engine,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    Instance,
+    Linker,
+    Memory,
+    MemoryType,
+    Module,
+    Store,
+    StoreClosedError,
+    Table,
+    TableType,
+)
 
 WAT = """(module
   (import "env" "h" (func $h (param i32) (result i32)))
@@ -263,7 +277,7 @@ def _churn(engine, module, n):
     for i in range(n):
         s = Store(engine)
         fn = Func(s, FuncType(["externref"], ["externref"]), lambda x: x)
-        inst = Instance(s, module, {"env": {"h": lambda x: x + i}})
+        inst = Instance(s, module, {"env": {"h": lambda x: x + i}})  # noqa: B023 (called in this iteration)
         assert inst.exports.f(1) == 1 + i
         payload = [i]
         assert inst.exports.ref(payload) is payload

@@ -3,8 +3,20 @@
 import pytest
 
 import wasmbind
-from wasmbind import (Engine, Func, FuncType, Global, GlobalType, Instance, LinkError, Linker, Memory,
-                      MemoryType, Module, Store)
+from wasmbind import (
+    Engine,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    Instance,
+    Linker,
+    LinkError,
+    Memory,
+    MemoryType,
+    Module,
+    Store,
+)
 
 USER = """(module
   (import "env" "double" (func $d (param i32) (result i32)))

@@ -4,8 +4,9 @@ import array
 
 import pytest
 
-from conftest import run_py
 from wasmbind import Engine, Instance, Module, Store, StoreClosedError, Trap, TrapCode
+
+from support import run_py
 
 np = pytest.importorskip("numpy")
 

@@ -4,15 +4,15 @@ import gc
 
 import pytest
 
+import wasmbind
+from wasmbind import Memory, MemoryType, StoreClosedError
+
 try:
     import numpy as np
 except ImportError:  # pragma: no cover
     np = None
 
 needs_numpy = pytest.mark.skipif(np is None, reason="needs numpy")
-
-import wasmbind
-from wasmbind import Memory, MemoryType, StoreClosedError
 
 PAGE = 65536
 
@@ -289,7 +289,7 @@ def test_memory_type_validation():
 
 
 def test_huge_memory_request_fails_cleanly():
-    from conftest import assert_clean, run_py
+    from support import assert_clean, run_py
     proc = run_py("""
     import wasmbind
     s = wasmbind.Store()

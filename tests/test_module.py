@@ -3,8 +3,21 @@
 import pytest
 
 import wasmbind
-from wasmbind import (CompileError, Engine, ExportType, FuncType, GlobalType, ImportType, Instance,
-                      MemoryType, Module, Store, TableType, ValType, wat2wasm)
+from wasmbind import (
+    CompileError,
+    Engine,
+    ExportType,
+    FuncType,
+    GlobalType,
+    ImportType,
+    Instance,
+    MemoryType,
+    Module,
+    Store,
+    TableType,
+    ValType,
+    wat2wasm,
+)
 
 WAT = """(module
   (import "env" "f" (func (param i32 i64) (result f32)))
@@ -165,7 +178,7 @@ def test_module_shared_across_stores(engine):
 def test_v128_export_types_do_not_abort():
     # The pinned engine's wasm_valtype_kind() aborts on v128: looking at such
     # a module's exports (or calling such a function) must not kill Python.
-    from conftest import run_py
+    from support import run_py
     proc = run_py("""
     import wasmbind
     m = wasmbind.Module(None, '(module (func (export "v") (param v128) (result v128) local.get 0))')

@@ -73,6 +73,7 @@ def test_typed_package_files_present():
 def test_stub_covers_core():
     import ast
     import os
+
     from wasmbind import _core
     with open(os.path.join(os.path.dirname(wasmbind.__file__), "_core.pyi")) as f:
         tree = ast.parse(f.read())

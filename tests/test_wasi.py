@@ -3,7 +3,7 @@
 The programs are the C files in tests/wasi_programs, compiled with clang and
 wasi-libc by tests/wasi_build.py (skipped when that toolchain is missing).
 Nothing here can run away: every program that could loop is given fuel or a
-deadline, and an autouse guard kills the test process if a test hangs.
+deadline, and a 60 s timeout (pytest-timeout) kills the test process if a test hangs.
 """
 
 import os
@@ -14,19 +14,35 @@ from pathlib import Path
 
 import pytest
 
-from support import python_env
 import wasmbind
-from wasmbind import (CompileError, Engine, LinkError, Linker, Module, Store, Trap, TrapCode,
-                      WasiConfig, WasiExit, WasiResult, run_wasi)
+from wasmbind import (
+    CompileError,
+    Engine,
+    Linker,
+    LinkError,
+    Module,
+    Store,
+    Trap,
+    TrapCode,
+    WasiConfig,
+    WasiExit,
+    WasiResult,
+    run_wasi,
+)
 from wasmbind.wasi import CAPTURE, DEVNULL
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wasi_build import (FILES_EXIT, USAGE_EXIT, big_pattern, build_wasi,  # noqa: E402
-                        cat_stat_line, have_wasi_toolchain, wasi_toolchain_problem)
+from support import python_env
+from wasi_build import (
+    FILES_EXIT,
+    USAGE_EXIT,
+    big_pattern,
+    build_wasi,
+    cat_stat_line,
+    have_wasi_toolchain,
+    wasi_toolchain_problem,
+)
 
-
-
-pytestmark = pytest.mark.hang_guard(60)
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,25 @@
 5
 """
 
+from wasmbind._core import (
+    WASMTIME_VERSION,
+    Caller,
+    Engine,
+    Exports,
+    Func,
+    Global,
+    Instance,
+    Linker,
+    Memory,
+    Module,
+    Store,
+    Table,
+    WasiConfig,
+    default_engine,
+    instantiate,
+    shared_engine,
+    wat2wasm,
+)
 from wasmbind._version import __version__
 from wasmbind.config import Config
 from wasmbind.errors import (
@@ -30,25 +49,6 @@ from wasmbind.types import (
     TableType,
     TagType,
     ValType,
-)
-from wasmbind._core import (
-    WASMTIME_VERSION,
-    Caller,
-    Engine,
-    Exports,
-    Func,
-    Global,
-    Instance,
-    Linker,
-    Memory,
-    Module,
-    Store,
-    Table,
-    WasiConfig,
-    default_engine,
-    instantiate,
-    shared_engine,
-    wat2wasm,
 )
 from wasmbind.wasi import WasiResult, run_wasi
 

@@ -32,20 +32,6 @@ from wasmbind.includes.ticker cimport *
 from wasmbind.includes.values cimport *
 from wasmbind.includes.wasi cimport *
 
-import os as _os
-import re as _re
-import sys as _sys
-import threading
-from collections.abc import Mapping as _Mapping
-
-from wasmbind import config as _config_module
-from wasmbind import errors as _errors
-from wasmbind.config import Config
-from wasmbind.errors import (CompileError, LinkError, StoreBusyError, StoreClosedError, Trap,
-                             TrapCode, WasiExit, WasmError)
-from wasmbind.types import (ExportType, FuncType, GlobalType, ImportType, MemoryType, TableType,
-                            TagType, ValType)
-
 WASMTIME_VERSION = WASMBIND_WASMTIME_VERSION.decode()
 
 
@@ -58,7 +44,7 @@ def _abi_layout():
 
 cdef enum:
     SMALL = 16        # raw values on the C stack per call; more go to the heap
-    MAX_PARAMS = 1000 # parameters or results of one function type, at most
+    MAX_PARAMS = 1000  # parameters or results of one function type, at most
     MAP_MAX = 64      # parameters plus results of a function Func.map can loop over
 
 _MISSING = object()   # "no such item", for lookups where None is a valid default

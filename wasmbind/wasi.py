@@ -281,8 +281,9 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     reachable.
 
     Limits: ``fuel`` (instructions, roughly); ``timeout`` (wall-clock seconds,
-    instantiation included); ``max_memory`` (bytes per linear memory); ``limits`` (more :meth:`Store.set_limits` keywords: tables,
-    instances, memories, table_elements); ``max_wasm_stack`` (bytes of native
+    instantiation included); ``max_memory`` (bytes per linear memory);
+    ``limits`` (more :meth:`Store.set_limits` keywords: tables, instances,
+    memories, table_elements); ``max_wasm_stack`` (bytes of native
     stack for Wasm); ``max_output`` (captured bytes kept per stream; past it
     writes fail in the guest and ``*_truncated`` is set).
 

@@ -1,6 +1,12 @@
 # Engines: a Config turned into the engine's config, Engine, and the shared
 # engines used where none is given.
 
+import threading
+from wasmbind import config as _config_module
+from wasmbind.config import Config
+from wasmbind.errors import WasmError
+
+
 cdef wasm_config_t *_build_config(object config) except NULL:
     cdef wasm_config_t *c
     config.validate()

@@ -1,6 +1,11 @@
 # Errors: the one place engine failures become Python exceptions (a leaf:
 # engine error or trap in, exception out; what needs a Store is in store.pxi).
 
+import re as _re
+from wasmbind import errors as _errors
+from wasmbind.errors import Trap, TrapCode, WasmError
+
+
 _CAUSE_NUMBER = _re.compile(r"\d+: ")
 
 

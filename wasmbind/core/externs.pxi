@@ -2,6 +2,9 @@
 # class of store-bound objects, wrapping the engine's externs as Python
 # objects and back, and handing one Python value to the engine.
 
+from wasmbind.errors import WasmError
+
+
 cdef class _StoreObject:
     """Base of everything that lives in a store (see _core.pxd)."""
 

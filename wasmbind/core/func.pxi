@@ -1,5 +1,8 @@
 # Functions: Func, its signature, and the call path into Wasm.
 
+from wasmbind.errors import WasmError
+
+
 @cython.final
 cdef class Func(_StoreObject):
     """A WebAssembly function: an export, or a Python callable made callable from Wasm.
@@ -218,6 +221,7 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
 # only tp_call, which builds an argument tuple per call).
 cdef int _enable_func_vectorcall() except -1:
     cdef Func probe = Func.__new__(Func)
-    (<PyTypeObject_vectorcall *>Func).tp_vectorcall_offset = <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+    cdef Py_ssize_t offset = <char *>&probe._vectorcall - <char *><PyObject *>probe
+    (<PyTypeObject_vectorcall *>Func).tp_vectorcall_offset = offset
     (<PyTypeObject_vectorcall *>Func).tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
     return 0

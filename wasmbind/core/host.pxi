@@ -1,6 +1,10 @@
 # Host functions: Python callables called from Wasm. The trampolines (entered
 # from csrc/wasmbind_calls.h), the per-store exception slot, and Caller.
 
+from wasmbind.errors import WasmError
+from wasmbind.types import FuncType
+
+
 @cython.final
 cdef class _HostFunc:
     """What a host function's trampoline needs: the callable and its signature."""
@@ -122,8 +126,6 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
         _store_host_exception(store, exc)
         return wasmtime_trap_new(b"a Python host function raised an exception", 42)
     return NULL
-
-
 
 
 @cython.final

@@ -1,6 +1,11 @@
 # Instances: Exports, Instance, matching given imports to a module's, and
 # instantiate().
 
+from collections.abc import Mapping as _Mapping
+from wasmbind.errors import LinkError, WasmError
+from wasmbind.types import FuncType
+
+
 cdef class Exports:
     """An instance's exports: ``exports.add``, ``exports["add"]``, ``"add" in exports``,
     iteration over names (in the module's order), ``len``. A missing name raises
@@ -73,7 +78,6 @@ cdef class Exports:
 
     def __repr__(self):
         return "<wasmbind.Exports %s>" % ", ".join(self._names)
-
 
 
 cdef Exports _collect_exports(Store store, Module module, wasmtime_instance_t *inst):

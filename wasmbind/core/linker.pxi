@@ -1,5 +1,8 @@
 # Linkers: imports resolved by name.
 
+from wasmbind.errors import LinkError, WasmError
+
+
 cdef class Linker:
     """Resolves imports by name: define items, then instantiate modules.
 

@@ -1,6 +1,9 @@
 # Batch calls: Func.map applies a function element-wise over buffers, in one C
 # loop of unchecked calls.
 
+import sys as _sys
+
+
 cdef dict _NP_DTYPE = {WB_I32: "int32", WB_I64: "int64", WB_F32: "float32", WB_F64: "float64"}
 cdef dict _ARRAY_CODE = {WB_I32: "i", WB_I64: "q", WB_F32: "f", WB_F64: "d"}
 

@@ -1,5 +1,10 @@
 # Modules: WAT to binary, the one sniffer of module sources, Module.
 
+import os as _os
+from wasmbind.errors import CompileError, WasmError
+from wasmbind.types import ExportType, ImportType
+
+
 cdef bytes _wasm_bytes(object source):
     """Turns a Module source into a Wasm binary: the one place that tells them
     apart. A str is WAT; bytes-like data is a binary when it has the binary's

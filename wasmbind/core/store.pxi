@@ -1,6 +1,11 @@
 # Stores: Store with its fuel, deadlines and limits; the epoch callback's body;
 # the choke point that turns a failed call into the right exception.
 
+from wasmbind.config import Config
+from wasmbind.errors import (LinkError, StoreBusyError, StoreClosedError, Trap, TrapCode, WasiExit,
+                             WasmError)
+
+
 cdef Engine _engine_arg(object engine):
     if engine is None:
         return default_engine()
@@ -249,7 +254,6 @@ cdef class Store:
         return "<wasmbind.Store %s>" % state
 
 
-
 cdef class _Deadline:
     cdef Store store
     cdef object seconds
@@ -279,7 +283,6 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
         store._pending = exc
         return wasmtime_error_new(b"wasm execution interrupted by a Python signal handler")
     return NULL
-
 
 
 # ---- the choke point after calls into Wasm ------------------------------------

@@ -1,5 +1,9 @@
 # Types: engine type objects <-> wasmbind.types (ValType, FuncType, ...).
 
+from wasmbind.errors import WasmError
+from wasmbind.types import FuncType, GlobalType, MemoryType, TableType, TagType, ValType
+
+
 cdef uint8_t _kind_of(const wasm_valtype_t *vt) noexcept:
     """A value type's kind as wasmbind numbers them (ValType), 254 if unsupported.
 

@@ -2,6 +2,9 @@
 # call path's fast cases are in csrc/wasmbind_values.h), then tagged values,
 # which may hold references into a store (externref, funcref).
 
+from wasmbind.types import ValType
+
+
 cdef str _kind_name(uint8_t kind):
     if kind <= WB_EXTERNREF:
         return ValType(kind).name

@@ -1,6 +1,9 @@
 # WASI preview 1: WasiConfig (argv, env, stdio, preopened directories) and
 # the buffers that capture a program's stdout and stderr (csrc/wasmbind_capture.h).
 
+import os as _os
+
+
 _CAPTURE_LIMIT = 1 << 30
 
 

@@ -1,0 +1,187 @@
+"""Wall-clock deadlines (set_timeout, the deadline() context manager, run_wasi's
+timeout) and Ctrl-C, which interrupts Wasm through the same epoch mechanism.
+
+Every runaway loop here has a deadline; a 60 s timeout (pytest-timeout) kills
+the test process if a test hangs anyway, and the Ctrl-C tests run in a child
+interpreter with a timeout.
+"""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from wasmbind import Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError, run_wasi
+
+from support import limits_instance as instance
+from support import python_env, wasi_prog
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("seconds", [0.05, 0.2])
+def test_deadline_interrupts_within_tens_of_ms(plain_engine, seconds):
+    store, ex = instance(plain_engine)
+    store.set_timeout(seconds)
+    t0 = time.perf_counter()
+    with pytest.raises(Trap) as info:
+        ex.loop()
+    elapsed = time.perf_counter() - t0
+    print("deadline %.3fs fired after %.1f ms" % (seconds, elapsed * 1000))
+    assert info.value.code == TrapCode.INTERRUPT
+    assert seconds - 0.005 <= elapsed < seconds + 0.08
+
+
+def test_deadline_persists_until_cleared(plain_engine):
+    store, ex = instance(plain_engine)
+    store.set_timeout(0.05)
+    assert 0 < store.timeout <= 0.05
+    with pytest.raises(Trap):
+        ex.loop()
+    assert store.timeout == 0.0
+    with pytest.raises(Trap) as info:  # the deadline has passed: every call stops
+        ex.count(10**9)
+    assert info.value.code == TrapCode.INTERRUPT
+    store.set_timeout(None)
+    assert store.timeout is None
+    assert ex.add(1, 2) == 3
+    assert ex.count(100_000) == 100_000
+    store.set_timeout(30)
+    assert ex.count(100_000) == 100_000  # a far deadline does not disturb
+
+
+def test_deadline_context_manager(plain_engine):
+    store, ex = instance(plain_engine)
+    with store.deadline(0.05):
+        with pytest.raises(Trap) as info:
+            ex.loop()
+    assert info.value.code == TrapCode.INTERRUPT
+    assert store.timeout is None
+    assert ex.add(4, 5) == 9
+    store.set_timeout(30)
+    with store.deadline(0.02):
+        with pytest.raises(Trap):
+            ex.loop()
+    assert 29 < store.timeout <= 30  # the outer deadline comes back
+    store.set_timeout(None)
+
+
+def test_zero_timeout_and_bad_values(plain_engine):
+    store, ex = instance(plain_engine)
+    store.set_timeout(0)
+    with pytest.raises(Trap) as info:
+        ex.loop()
+    assert info.value.code == TrapCode.INTERRUPT
+    with pytest.raises(ValueError):
+        store.set_timeout(-1)
+    with pytest.raises(ValueError):
+        store.set_timeout(float("nan"))
+    no_epoch = Engine(Config(epoch_interruption=False))
+    with pytest.raises(WasmError):
+        Store(no_epoch).set_timeout(1)
+
+
+def test_deadline_with_fuel_engine(fuel_engine):
+    store, ex = instance(fuel_engine)
+    store.set_fuel(2**63)
+    store.set_timeout(0.05)
+    with pytest.raises(Trap) as info:
+        ex.loop()
+    assert info.value.code == TrapCode.INTERRUPT
+    store.set_timeout(None)
+    assert ex.add(1, 1) == 2
+
+
+def test_run_wasi_timeout():
+    r = run_wasi(wasi_prog("spin"), ["spin"], timeout=0.2)
+    print("run_wasi timeout 0.2 s: elapsed %.1f ms" % (r.elapsed * 1000))
+    assert r.timed_out and r.trap.code == TrapCode.INTERRUPT and r.returncode is None
+    assert r.stdout == b"spinning\n"
+    assert 0.19 <= r.elapsed < 0.5
+
+
+def test_deadline_interrupts_instantiation(plain_engine):
+    wat = '(module (func $s (loop (br 0))) (start $s))'
+    store = Store(plain_engine)
+    store.set_timeout(0.05)
+    with pytest.raises(Trap) as info:
+        Instance(store, Module(plain_engine, wat))
+    assert info.value.code == TrapCode.INTERRUPT
+    store.set_timeout(None)
+    _, ex = instance(plain_engine, store)
+    assert ex.add(1, 2) == 3
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+CTRL_C = textwrap.dedent("""
+    import os, signal, threading, time
+    import wasmbind
+    wat = '(module (func (export "loop") (loop (br 0))) (func (export "one") (result i32) i32.const 1))'
+    store = wasmbind.Store()
+    ex = wasmbind.Instance(store, wasmbind.Module(None, wat)).exports
+    store.set_timeout(20)   # never hang, whatever happens
+    sent = []
+    def fire():
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Timer(0.3, fire).start()
+    try:
+        ex.loop()
+        print("RESULT no-interrupt")
+    except KeyboardInterrupt:
+        latency = time.perf_counter() - sent[0]
+        print("RESULT KeyboardInterrupt %.6f" % latency)
+    except BaseException as e:
+        print("RESULT other", type(e).__name__, e)
+    store.set_timeout(None)
+    print("AFTER", ex.one())
+""")
+
+
+def _run_child(code, timeout=60):
+    env = python_env()
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_ctrl_c_interrupts_wasm_quickly(release_gil):
+    code = CTRL_C.replace("wasmbind.Store()", "wasmbind.Store(release_gil=%s)" % release_gil)
+    p = _run_child(code)
+    assert p.returncode == 0, p.stderr
+    result = [line for line in p.stdout.splitlines() if line.startswith("RESULT")]
+    assert result and result[0].startswith("RESULT KeyboardInterrupt"), p.stdout + p.stderr
+    latency = float(result[0].split()[2])
+    print("Ctrl-C latency (release_gil=%s): %.1f ms" % (release_gil, latency * 1000))
+    assert latency < 0.1
+    assert "AFTER 1" in p.stdout  # the store still works
+
+
+def test_ctrl_c_interrupts_run_wasi():
+    path = wasi_prog("spin")
+    code = textwrap.dedent("""
+        import os, signal, threading, time
+        import wasmbind
+        sent = []
+        def fire():
+            sent.append(time.perf_counter())
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Timer(0.3, fire).start()
+        try:
+            wasmbind.run_wasi(%r, ["spin"], timeout=20)
+            print("RESULT none")
+        except KeyboardInterrupt:
+            print("RESULT KeyboardInterrupt %%.6f" %% (time.perf_counter() - sent[0]))
+        r = wasmbind.run_wasi(%r, ["spin", "10"], timeout=20)
+        print("AFTER", r.returncode)
+    """ % (str(path), str(path)))
+    p = _run_child(code)
+    assert p.returncode == 0, p.stderr
+    assert "RESULT KeyboardInterrupt" in p.stdout, p.stdout + p.stderr
+    latency = float(p.stdout.split("RESULT KeyboardInterrupt")[1].split()[0])
+    print("Ctrl-C latency in run_wasi: %.1f ms" % (latency * 1000))
+    assert latency < 0.1
+    assert "AFTER 0" in p.stdout
