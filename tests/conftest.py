@@ -34,12 +34,18 @@ def make(store):
 
 @pytest.fixture(scope="module")
 def fuel_engine():
-    """An engine that counts fuel, one per test module."""
-    return wasmbind.Engine(wasmbind.Config(consume_fuel=True))
+    """A sandbox engine that also counts fuel, one per test module."""
+    return wasmbind.Engine(wasmbind.Config.sandbox(consume_fuel=True))
+
+
+@pytest.fixture(scope="module")
+def sandbox_engine():
+    """An interruptible engine (deadlines, Ctrl-C, GIL hand-off), one per test module."""
+    return wasmbind.Engine(wasmbind.Config.sandbox())
 
 
 @pytest.fixture(scope="module")
 def plain_engine():
-    """An engine with the default configuration, one per test module."""
+    """An engine with the default configuration (Config.fast()), one per test module."""
     return wasmbind.Engine()
 

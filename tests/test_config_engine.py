@@ -14,7 +14,7 @@ def test_defaults_and_options():
     c = Config()
     opts = c.options()
     assert opts["cranelift_opt_level"] == "speed"
-    assert opts["epoch_interruption"] is True
+    assert opts["epoch_interruption"] is False  # Config() is Config.fast()
     assert opts["consume_fuel"] is False
     assert opts["wasm_gc"] is None
     assert c.proposal_enabled("wasm_simd") is True

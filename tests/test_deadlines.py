@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import wasmbind
 from wasmbind import Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError, run_wasi
 
 from support import limits_instance as instance
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("seconds", [0.05, 0.2])
-def test_deadline_interrupts_within_tens_of_ms(plain_engine, seconds):
-    store, ex = instance(plain_engine)
+def test_deadline_interrupts_within_tens_of_ms(sandbox_engine, seconds):
+    store, ex = instance(sandbox_engine)
     store.set_timeout(seconds)
     t0 = time.perf_counter()
     with pytest.raises(Trap) as info:
@@ -34,8 +35,8 @@ def test_deadline_interrupts_within_tens_of_ms(plain_engine, seconds):
     assert seconds - 0.005 <= elapsed < seconds + 0.08
 
 
-def test_deadline_persists_until_cleared(plain_engine):
-    store, ex = instance(plain_engine)
+def test_deadline_persists_until_cleared(sandbox_engine):
+    store, ex = instance(sandbox_engine)
     store.set_timeout(0.05)
     assert 0 < store.timeout <= 0.05
     with pytest.raises(Trap):
@@ -52,8 +53,8 @@ def test_deadline_persists_until_cleared(plain_engine):
     assert ex.count(100_000) == 100_000  # a far deadline does not disturb
 
 
-def test_deadline_context_manager(plain_engine):
-    store, ex = instance(plain_engine)
+def test_deadline_context_manager(sandbox_engine):
+    store, ex = instance(sandbox_engine)
     with store.deadline(0.05):
         with pytest.raises(Trap) as info:
             ex.loop()
@@ -68,8 +69,8 @@ def test_deadline_context_manager(plain_engine):
     store.set_timeout(None)
 
 
-def test_zero_timeout_and_bad_values(plain_engine):
-    store, ex = instance(plain_engine)
+def test_zero_timeout_and_bad_values(sandbox_engine):
+    store, ex = instance(sandbox_engine)
     store.set_timeout(0)
     with pytest.raises(Trap) as info:
         ex.loop()
@@ -102,15 +103,15 @@ def test_run_wasi_timeout():
     assert 0.19 <= r.elapsed < 0.5
 
 
-def test_deadline_interrupts_instantiation(plain_engine):
+def test_deadline_interrupts_instantiation(sandbox_engine):
     wat = '(module (func $s (loop (br 0))) (start $s))'
-    store = Store(plain_engine)
+    store = Store(sandbox_engine)
     store.set_timeout(0.05)
     with pytest.raises(Trap) as info:
-        Instance(store, Module(plain_engine, wat))
+        Instance(store, Module(sandbox_engine, wat))
     assert info.value.code == TrapCode.INTERRUPT
     store.set_timeout(None)
-    _, ex = instance(plain_engine, store)
+    _, ex = instance(sandbox_engine, store)
     assert ex.add(1, 2) == 3
 
 
@@ -120,8 +121,9 @@ CTRL_C = textwrap.dedent("""
     import os, signal, threading, time
     import wasmbind
     wat = '(module (func (export "loop") (loop (br 0))) (func (export "one") (result i32) i32.const 1))'
-    store = wasmbind.Store()
-    ex = wasmbind.Instance(store, wasmbind.Module(None, wat)).exports
+    engine = wasmbind.Engine(wasmbind.Config.sandbox())
+    store = wasmbind.Store(engine)
+    ex = wasmbind.Instance(store, wasmbind.Module(engine, wat)).exports
     store.set_timeout(20)   # never hang, whatever happens
     sent = []
     def fire():
@@ -149,7 +151,7 @@ def _run_child(code, timeout=60):
 
 @pytest.mark.parametrize("release_gil", [False, True])
 def test_ctrl_c_interrupts_wasm_quickly(release_gil):
-    code = CTRL_C.replace("wasmbind.Store()", "wasmbind.Store(release_gil=%s)" % release_gil)
+    code = CTRL_C.replace("wasmbind.Store(engine)", "wasmbind.Store(engine, release_gil=%s)" % release_gil)
     p = _run_child(code)
     assert p.returncode == 0, p.stderr
     result = [line for line in p.stdout.splitlines() if line.startswith("RESULT")]
@@ -185,3 +187,44 @@ def test_ctrl_c_interrupts_run_wasi():
     print("Ctrl-C latency in run_wasi: %.1f ms" % (latency * 1000))
     assert latency < 0.1
     assert "AFTER 0" in p.stdout
+
+
+# ---------------------------------------------------------------- the default is fast
+
+def test_default_engine_is_fast_and_refuses_deadlines_clearly():
+    """The out-of-the-box engine compiles no epoch checks; asking it for a
+    deadline says which Config can give one, never a silent no-op."""
+    for engine in (wasmbind.default_engine(), Engine(), Engine(Config.fast()),
+                   wasmbind.instantiate(SPIN_WAT).store.engine):
+        assert engine.config.epoch_interruption is False
+        store = Store(engine)
+        for ask in (lambda: store.set_timeout(1), lambda: store.deadline(1).__enter__()):
+            with pytest.raises(WasmError, match=r"Config\.sandbox\(\)"):
+                ask()
+        store.set_timeout(None)  # clearing a deadline is always fine
+    with pytest.raises(ValueError, match=r"Config\.sandbox\(\)"):
+        run_wasi(wasi_prog("hello"), engine=Engine())
+    with pytest.raises(ValueError, match=r"Config\.sandbox\(\)"):
+        run_wasi(Module(None, SPIN_WAT))
+
+
+def test_profiles():
+    assert Config() == Config.fast()
+    assert Config.sandbox().epoch_interruption is True
+    assert Config.fast(epoch_interruption=True).epoch_interruption is False
+    assert Config.sandbox(consume_fuel=True).options() == dict(
+        Config().options(), epoch_interruption=True, consume_fuel=True)
+    with pytest.raises(AttributeError):
+        Config.sandbox(no_such_option=1)
+
+
+def test_sandbox_paths_turn_epochs_on():
+    from wasmbind.wasi import sandbox_engine
+    assert sandbox_engine().config.epoch_interruption is True
+    assert sandbox_engine(Config.fast()).config.epoch_interruption is True
+    assert sandbox_engine(fuel=True).config.consume_fuel is True
+    r = run_wasi(wasi_prog("spin"), ["spin"], timeout=0.05)
+    assert r.timed_out
+
+
+SPIN_WAT = '(module (func (export "loop") (loop (br 0))))'

@@ -23,7 +23,7 @@ def boolector():
     rw = find_realworld_wasm("boolector")
     if rw is None:
         pytest.skip("Boolector's WASI build is not installed: %s" % install_hint())
-    return Module(Engine(Config(consume_fuel=True)), rw.path.read_bytes())
+    return Module(Engine(Config.sandbox(consume_fuel=True)), rw.path.read_bytes())
 
 
 def _run(module, variant, tmp_path, **kw):

@@ -116,8 +116,8 @@ def test_bomb_grow_once():
 
 # ---------------------------------------------------------------- stack
 
-def test_stack_overflow_traps_and_store_is_reusable(plain_engine):
-    store, ex = instance(plain_engine)
+def test_stack_overflow_traps_and_store_is_reusable(sandbox_engine):
+    store, ex = instance(sandbox_engine)
     store.set_timeout(20)
     with pytest.raises(Trap) as info:
         ex.rec(0)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from wasmbind import Engine, Func, FuncType, Instance, Module, Store, StoreBusyError
+from wasmbind import Config, Engine, Func, FuncType, Instance, Module, Store, StoreBusyError
 
 SPIN = """(module
   (import "env" "h" (func $h))
@@ -159,7 +159,7 @@ def _progress_with_gil_free_and_held(release_gil):
     """How far Wasm counts in another thread during 0.2 s with the GIL free
     (this thread sleeps) and during 0.2 s with this thread holding the GIL."""
     import ctypes
-    s = Store(Engine(), release_gil=release_gil)
+    s = Store(Engine(Config.sandbox()), release_gil=release_gil)
     s.set_timeout(20)  # never hang the suite
     inst = Instance(s, Module(s.engine, COUNTER))
     base = inst.exports.memory.data_ptr
@@ -198,9 +198,9 @@ def test_long_calls_run_on_while_another_thread_holds_the_gil(release_gil):
         "%d while the GIL was free" % (release_gil, held, free))
 
 
-def test_two_release_gil_threads_both_progress(engine):
-    module = Module(engine, COUNTER)
-    insts = [Instance(Store(engine, release_gil=True), module) for _ in range(2)]
+def test_two_release_gil_threads_both_progress(sandbox_engine):
+    module = Module(sandbox_engine, COUNTER)
+    insts = [Instance(Store(sandbox_engine, release_gil=True), module) for _ in range(2)]
     import ctypes
     for inst in insts:
         inst.store.set_timeout(20)
@@ -222,10 +222,10 @@ def test_two_release_gil_threads_both_progress(engine):
     assert [out for _, out in runs] == [{"value": None}] * 2
 
 
-def test_gil_handed_off_during_long_call(engine):
-    # release_gil=False: the epoch ticker lets other Python threads run
-    s = Store(engine)
-    inst = Instance(s, Module(engine, SPIN), [lambda: None])
+def test_gil_handed_off_during_long_call(sandbox_engine):
+    # release_gil=False: on a sandbox engine the epoch ticker lets other Python threads run
+    s = Store(sandbox_engine)
+    inst = Instance(s, Module(sandbox_engine, SPIN), [lambda: None])
     ticks = []
     stop = threading.Event()
 

@@ -17,6 +17,7 @@ import pytest
 import wasmbind
 from wasmbind import (
     CompileError,
+    Config,
     Engine,
     Linker,
     LinkError,
@@ -47,7 +48,7 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(scope="module")
 def engine():
-    return Engine()
+    return Engine(Config.sandbox())
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ _REQUIRES = {
 _OPTIONS: Dict[str, Any] = {
     "cranelift_opt_level": "speed",
     "consume_fuel": False,
-    "epoch_interruption": True,
+    "epoch_interruption": False,
     "max_wasm_stack": None,
     "parallel_compilation": None,
     "debug_info": None,
@@ -72,15 +72,30 @@ class Config:
 
     ``cranelift_opt_level``: ``"none"``, ``"speed"`` (default) or ``"speed_and_size"``.
     ``consume_fuel``: count fuel so ``Store.fuel`` limits execution (default off).
-    ``epoch_interruption``: lets wasmbind reach running Wasm every few
-    milliseconds for deadlines, Ctrl-C and letting go of the GIL in long calls
-    (default on). It costs per loop iteration: measured here 1.1x to 3.4x the
-    time of tight compute loops (most on floating-point loops); turn it off
-    for pure number crunching that needs none of those.
+    ``epoch_interruption``: compile a check into every loop and function entry
+    so wasmbind can reach running Wasm every few milliseconds: that is what
+    deadlines, Ctrl-C and letting go of the GIL in long calls need. Off by
+    default: the checks slow tight loops (see docs/benchmark-results.md).
     ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
     cache config file. Linear memory never moves: views stay valid across growth.
+
+    Two profiles name the choice in one word:
+
+    ============== ========== ========== ======= ====================== =========
+    profile        speed      deadlines  Ctrl-C  long calls let go of   fuel
+                                                 the GIL
+    ============== ========== ========== ======= ====================== =========
+    ``fast()``     full       no         no      no (``release_gil=True`` no
+                                                 stores release it all
+                                                 call long)
+    ``sandbox()``  slower     yes        yes     yes                    opt-in
+                   loops
+    ============== ========== ========== ======= ====================== =========
+
+    ``Config()`` is ``Config.fast()``. ``run_wasi`` and ``python -m wasmbind run``
+    always use a sandbox engine.
     """
 
     __slots__ = tuple("_" + k for k in _OPTIONS)
@@ -103,6 +118,19 @@ class Config:
 
     def __dir__(self) -> List[str]:
         return sorted(set(object.__dir__(self)) | set(_OPTIONS))
+
+    @classmethod
+    def fast(cls, **options: Any) -> "Config":
+        """Kernels at the engine's full speed: no epoch checks, so no deadlines,
+        no Ctrl-C and no GIL hand-off while Wasm runs (the default)."""
+        return cls(**dict(options, epoch_interruption=False))
+
+    @classmethod
+    def sandbox(cls, **options: Any) -> "Config":
+        """Interruptible: epoch checks compiled in, so store deadlines, Ctrl-C and
+        the GIL hand-off of long calls work, at a cost in tight loops. Add
+        ``consume_fuel=True`` for deterministic CPU bounds."""
+        return cls(**dict(options, epoch_interruption=True))
 
     def options(self) -> Dict[str, Any]:
         """Every option and its value, defaults included."""

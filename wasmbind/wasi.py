@@ -159,10 +159,9 @@ def sandbox_engine(config: Optional[Config] = None, *, fuel: bool = False,
     when ``fuel`` is true, and ``max_wasm_stack`` when given."""
     options = (config if config is not None else Config()).options()
     options["consume_fuel"] = bool(fuel or options["consume_fuel"])
-    options["epoch_interruption"] = True
     if max_wasm_stack is not None:
         options["max_wasm_stack"] = max_wasm_stack
-    return shared_engine(Config(**options))
+    return shared_engine(Config.sandbox(**options))
 
 
 def load_module(program: Any, engine: Optional[Engine] = None) -> Module:
@@ -314,8 +313,10 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
                              "(or a Module, which brings its engine): set them on the Engine")
         if fuel is not None and not engine.config.consume_fuel:
             raise ValueError("fuel needs an Engine made with Config(consume_fuel=True)")
-        if timeout is not None and not engine.config.epoch_interruption:
-            raise ValueError("timeout needs an Engine made with Config(epoch_interruption=True)")
+        if not engine.config.epoch_interruption:
+            # the sandbox promises deadlines and Ctrl-C, timeout or not
+            raise ValueError("run_wasi needs an engine that can interrupt running Wasm: "
+                             "Engine(Config.sandbox()) (or pass no engine)")
     else:
         engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack)
     module = load_module(program, engine)

@@ -81,9 +81,10 @@ cdef int _set_proposals(wasm_config_t *c, object config) except -1:
 cdef class Engine:
     """A compilation environment; share one across stores and threads.
 
-    ``Engine(config=None)``. Engines made with ``epoch_interruption`` (the
-    default) are ticked by wasmbind's own background thread every few
-    milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
+    ``Engine(config=None)``: ``Config()`` is ``Config.fast()``, kernels at the
+    engine's full speed. Engines made with ``Config.sandbox()``
+    (``epoch_interruption``) are ticked by wasmbind's own background thread
+    every few milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
     """
 
     def __init__(self, config=None):

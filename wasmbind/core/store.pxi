@@ -6,6 +6,11 @@ from wasmbind.errors import (LinkError, StoreBusyError, StoreClosedError, Trap, 
                              WasmError)
 
 
+_NEEDS_EPOCHS = ("%s need an engine that can interrupt running Wasm: make it with "
+                 "Engine(Config.sandbox()) (epoch_interruption=True); this one was made "
+                 "with Config.fast() for full speed")
+
+
 cdef Engine _engine_arg(object engine):
     if engine is None:
         return default_engine()
@@ -22,12 +27,13 @@ cdef class Store:
 
     ``Store(engine=None, *, release_gil=False)``. A store belongs to one thread
     at a time: using it from a second thread while a call runs in the first
-    raises :class:`StoreBusyError`. By default a call holds the GIL (short calls
-    pay nothing for it) until its first epoch tick (a few milliseconds): a
-    long call then lets go of it for the rest of the call and takes it back when
-    it returns, so other threads run on and stores in different threads run
-    Wasm in parallel (see ``Config.epoch_interruption``). ``release_gil=True``
-    releases the GIL for the whole of every call instead.
+    raises :class:`StoreBusyError`. A call holds the GIL (short calls pay
+    nothing for it). On an engine made with ``Config.sandbox()`` a long call
+    lets go of it at its first epoch tick (a few milliseconds) and takes it
+    back when it returns, so other threads run on and stores in different
+    threads run Wasm in parallel; on a ``Config.fast()`` engine (the default)
+    it keeps it. ``release_gil=True`` releases the GIL for the whole of every
+    call instead, on either.
     Use as a context manager or call :meth:`close`; closing twice is harmless.
     """
 
@@ -155,15 +161,15 @@ cdef class Store:
         """Interrupt Wasm running in this store ``seconds`` from now (None: no deadline).
 
         The deadline covers every call until it is changed; when it passes, the
-        running call raises Trap with TrapCode.INTERRUPT. Needs
-        ``Config(epoch_interruption=True)`` (the default).
+        running call raises Trap with TrapCode.INTERRUPT. Needs an engine
+        made with ``Config.sandbox()`` (``epoch_interruption=True``).
         """
         self._context()
         if seconds is None:
             self._state.deadline = 0
             return
         if not self.engine._epoch:
-            raise WasmError("deadlines need an Engine with Config(epoch_interruption=True)")
+            raise WasmError(_NEEDS_EPOCHS % "deadlines")
         seconds = float(seconds)
         if not seconds >= 0:
             raise ValueError("timeout must be a non-negative number of seconds")
