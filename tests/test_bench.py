@@ -1,4 +1,4 @@
-"""The benchmark runner (wasmbind.bench, `python -m wasmbind bench`).
+"""The benchmark package (wasmbind.bench, `python -m wasmbind bench`).
 
 Runs it in its smallest mode (--smoke: tiny sizes, one round) and checks that
 it writes its files, has a row for every benchmark and that every result it
@@ -13,8 +13,9 @@ import json
 import pytest
 
 import wasmbind
-from wasmbind import bench, kernels
-from wasmbind.kernels import reference
+from wasmbind import bench
+from wasmbind.bench import kernels
+from wasmbind.bench.kernels import reference
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """wasmbind's benchmark suite: ``python -m wasmbind bench``.
 
-Times the shipped kernels (``wasmbind.kernels``) and the binding's overheads
+Times the shipped kernels (``wasmbind.bench.kernels``) and the binding's overheads
 against pure Python, wasmtime-py, pywasm3 (when installed), the same C built
 natively and called through ctypes (when a C compiler is found) and NumPy
 where it has an equivalent. Every contestant's result is checked against the
-pure-Python reference (``wasmbind.kernels.reference``) before it is timed; a
+pure-Python reference (``wasmbind.bench.kernels.reference``) before it is timed; a
 wrong result makes the run fail (exit status 1).
 
 Groups (``--only`` takes a comma-separated list of them):
@@ -48,8 +48,8 @@ import timeit
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import wasmbind
-from wasmbind import kernels
-from wasmbind.kernels import reference as ref
+from wasmbind.bench import kernels
+from wasmbind.bench.kernels import reference as ref
 
 __all__ = ["main", "GROUPS", "run"]
 
