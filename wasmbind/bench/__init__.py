@@ -12,7 +12,7 @@ Groups (``--only`` takes a comma-separated list of them):
 ``calls``    Python -> Wasm call overhead, by signature
 ``host``     Wasm -> Python (imported host function) call overhead
 ``memory``   zero-copy views (memoryview, numpy.frombuffer) and bulk copies
-``batch``    ``Func.map`` over NumPy arrays (when the binding has it)
+``batch``    ``Func.map`` over NumPy arrays
 ``startup``  compile, deserialize, new Store + Instance
 ``kernels``  mandelbrot, recursive fib, f64 dot product, u32 sum, SIMD kernels
 ``gil``      other Python threads while Wasm runs; parallel stores
@@ -695,10 +695,6 @@ def group_batch(report: Report, peers: Peers) -> None:
     np = peers.np
     if np is None:
         report.skipped["batch"] = "needs NumPy"
-        return
-    if not hasattr(wasmbind.Func, "map"):
-        report.skipped["batch"] = "this wasmbind has no Func.map yet"
-        progress("[batch] skipped: wasmbind.Func has no map()")
         return
     n = st.map_n
     report.columns["batch"] = [PY, WB + " Func.map", WB + " loop", WT + " loop", NP]
