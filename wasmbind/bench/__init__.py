@@ -520,7 +520,7 @@ def group_host(report: Report, peers: Peers) -> None:
     def host_add(a, b):
         return a + b
 
-    host_add_l = lambda a, b: a + b  # noqa: E731  (the brief's kind of host function)
+    host_add_l = lambda a, b: a + b  # noqa: E731  (host functions as short as users write them)
     host_nop = lambda: None  # noqa: E731
     cases: List[Tuple[Any, ...]] = [("call_add", host_add_l, "i(ii)", "host_add", (0, 1), n,
               "call_add: Wasm calls `lambda a, b: a + b`"),
@@ -726,7 +726,7 @@ def group_batch(report: Report, peers: Peers) -> None:
         if got2 is not None:
             report.check("batch %s Func.map(out=)" % export, np.array_equal(out, want))
         small = max(min(n // 20, 20000), 1)
-        tiny = max(min(small, 500), 1)  # wasmtime-py: ~30 µs per call
+        tiny = max(min(small, 500), 1)  # for wasmtime-py, the slowest caller (see calls)
         lx, ly = xs[:small].tolist(), ys[:small].tolist()
         timers = {WB + " Func.map": _timer("f(xs, ys)", f=f.map, xs=xs, ys=ys),
                   NP: _timer("add(xs, ys)", add=np.add, xs=xs, ys=ys)}
@@ -1297,7 +1297,7 @@ def render_markdown(report: Report, info: Dict[str, str], elapsed: float) -> str
                 [_cell(r, c) for c in cols] + [r.extra.get(e, "-") for e in extra])))
         out.append("")
     if report.targets:
-        out.append("### targets (issue #3)")
+        out.append("### targets (the speeds wasmbind aims for)")
         out.append("")
         out.append("| target | measured | limit | met |")
         out.append("|---|---:|---:|:---:|")
