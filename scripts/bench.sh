@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs wasmbind with the benchmark extras into a virtual environment and
-# runs the main job, `python -m wasmbind bench`, writing the markdown table and
-# the PNG chart to bench-results/.
+# runs the main job, `python -m wasmbind bench`, writing wasmbind-bench.md (the
+# markdown table), wasmbind-bench.json and wasmbind-bench.png (the chart) to
+# bench-results/.
 # Usage: bash scripts/bench.sh [bench arguments, e.g. --quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -263,15 +263,6 @@ def test_bench_dispatches_to_wasmbind_bench(monkeypatch):
     assert seen == [["--quick", "calls"]]
 
 
-def test_bench_missing_is_a_clear_error(monkeypatch, capsys):
-    import wasmbind
-    monkeypatch.setitem(sys.modules, "wasmbind.bench", None)
-    monkeypatch.delattr(wasmbind, "bench", raising=False)
-    assert cli.main(["bench"]) == 1
-    err = capsys.readouterr().err
-    assert err == "wasmbind: error: the bench command is not available: wasmbind.bench is not installed\n"
-
-
 def test_console_entry_point():
     from wasmbind.__main__ import main
     with pytest.raises(SystemExit) as info:

@@ -160,7 +160,7 @@ def test_from_file_wasm_and_wat(engine, tmp_path):
 
 
 def test_kernels_load(engine):
-    from wasmbind import kernels
+    from wasmbind.bench import kernels
     m = Module.from_file(engine, kernels.path("calls"))
     names = [e.name for e in m.exports]
     assert "add" in names and "memory" in names

@@ -1,13 +1,13 @@
 /*
  * wasmbind benchmark kernels: freestanding C, no libc.
  *
- * Built three ways by benchmarks/build_kernels.py (see README.md here):
+ * Built three ways by scripts/build_kernels.py (see README.md here):
  *   kernels.wasm       clang --target=wasm32 -O3            (scalar)
  *   kernels_simd.wasm  clang --target=wasm32 -O3 -msimd128  (auto-vectorised)
  *   libkernels.so      clang -O3 -shared -fPIC              (native, for ctypes; not committed)
  *
  * Every kernel is deterministic and is mirrored line by line in
- * benchmarks/kernels_py.py.  Floating point is plain IEEE-754 (no -ffast-math,
+ * reference.py here.  Floating point is plain IEEE-754 (no -ffast-math,
  * -ffp-contract=off), so reductions keep their sequential order and the three
  * builds and the Python reference give bit-identical results.
  *

@@ -1,7 +1,7 @@
 """Pure-Python reference implementations of wasmbind's benchmark kernels.
 
 Each function follows the algorithm of the wasm export of the same name in
-wasmbind/kernels/{kernels.c,calls.wat,callbacks.wat} step by step, in the same
+wasmbind/bench/kernels/{kernels.c,calls.wat,callbacks.wat} step by step, in the same
 order of floating-point operations, so results are bit-identical and these
 serve both as the correctness oracle and as the pure-Python speed baseline.
 Deliberately plain loops: no numpy, no sum()/math.fsum shortcuts.

@@ -2,19 +2,19 @@
 """Rebuild wasmbind's benchmark kernels from source.
 
 Usage (from anywhere):
-    python benchmarks/build_kernels.py              # rebuild the committed .wasm + native lib
-    python benchmarks/build_kernels.py --check      # rebuild into a temp dir, compare bytes
-    python benchmarks/build_kernels.py --no-native  # only the .wasm files
-    python benchmarks/build_kernels.py --out DIR --native-dir DIR2
+    python scripts/build_kernels.py              # rebuild the committed .wasm + native lib
+    python scripts/build_kernels.py --check      # rebuild into a temp dir, compare bytes
+    python scripts/build_kernels.py --no-native  # only the .wasm files
+    python scripts/build_kernels.py --out DIR --native-dir DIR2
 
 Toolchain (Debian 12 / bookworm): clang 14, wasm-ld (lld), wat2wasm (wabt):
     apt-get install -y clang lld wabt wasi-libc libclang-rt-dev-wasm32
 (wasi-libc / libclang-rt are not linked into the kernels, which are freestanding,
 but they make `clang --target=wasm32-wasi` usable for other work.)
 
-The exact commands run (cwd = wasmbind/kernels, so only relative paths reach
+The exact commands run (cwd = wasmbind/bench/kernels, so only relative paths reach
 the compiler) are, with EXPORTS = -Wl,--export=NAME for every kernels.c export
-listed in wasmbind/kernels/__init__.py:
+listed in wasmbind/bench/kernels/__init__.py:
 
     clang --target=wasm32 -O3 -ffp-contract=off -nostdlib -ffile-prefix-map=<srcdir>=. \
         -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first -Wl,-z,stack-size=65536 \
@@ -44,7 +44,7 @@ import tempfile
 from typing import Dict, List, Optional
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-KERNEL_DIR = ROOT / "wasmbind" / "kernels"
+KERNEL_DIR = ROOT / "wasmbind" / "bench" / "kernels"
 DEFAULT_NATIVE_DIR = ROOT / "build" / "kernels-native"
 
 #: Clang release the committed .wasm files were built with.
@@ -65,7 +65,7 @@ NATIVE_FLAGS = ["-O3", "-ffp-contract=off", "-shared", "-fPIC"]
 
 
 def load_kernels_meta():
-    """Load wasmbind/kernels/__init__.py by path (without importing wasmbind,
+    """Load wasmbind/bench/kernels/__init__.py by path (without importing wasmbind,
     whose compiled extension may not be built)."""
     spec = importlib.util.spec_from_file_location(
         "_wasmbind_kernels_meta", KERNEL_DIR / "__init__.py")
@@ -182,7 +182,7 @@ def check(verbose: bool = True) -> List[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=pathlib.Path, default=KERNEL_DIR,
-                    help="where to write the .wasm files (default: wasmbind/kernels)")
+                    help="where to write the .wasm files (default: wasmbind/bench/kernels)")
     ap.add_argument("--native-dir", type=pathlib.Path, default=DEFAULT_NATIVE_DIR,
                     help="where to write libkernels.so (default: build/kernels-native)")
     ap.add_argument("--no-native", action="store_true", help="skip the native library")
@@ -210,7 +210,7 @@ def main(argv=None) -> int:
         return 0
 
     built = build_wasm(args.out, verbose=verbose)
-    for name, p in built.items():
+    for p in built.values():
         print(f"{p}: {p.stat().st_size} bytes")
     if not args.no_native:
         lib = build_native(args.native_dir, verbose=verbose)

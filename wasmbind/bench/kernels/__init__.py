@@ -3,7 +3,7 @@
 Pure Python, no dependency on the compiled extension: this module may be
 loaded on its own (the build script and the tests load it by file path).
 
-    from wasmbind import kernels
+    from wasmbind.bench import kernels
     kernels.names()                  # ['callbacks', 'calls', 'kernels', 'kernels_simd']
     kernels.path("calls")            # pathlib.Path of the shipped calls.wasm
     kernels.exports("kernels")["fib"]  # Sig(params=('i32',), results=('i32',), doc=...)
@@ -24,7 +24,7 @@ Pointer arguments (``ptr``) are byte offsets into the module's exported
 returning a 16-byte aligned offset (growing the memory as needed, 0 on
 failure) and ``heap_reset()``; a host may instead write anywhere from
 ``heap_base()`` upwards.  Integer results wrap as documented per function.
-See ``wasmbind.kernels.reference`` (``reference.py`` here) for the pure-Python
+See ``wasmbind.bench.kernels.reference`` (``reference.py`` here) for the pure-Python
 reference versions.
 """
 

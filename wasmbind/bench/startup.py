@@ -1,0 +1,55 @@
+"""Group ``startup``: compile, deserialize, new Store + Instance."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+import wasmbind
+from wasmbind.bench import kernels
+from wasmbind.bench.contestants import Contestant, Peers
+from wasmbind.bench.report import Column, Report, Row, Target
+from wasmbind.bench.timing import measure
+
+GROUP = "startup"
+
+
+def run(report: Report, peers: Peers) -> None:
+    report.section(GROUP, [Column.WB, Column.WT, Column.W3], (
+        "Start-up costs. Both engines configured alike (epoch interruption on, memory never "
+        "moves); ratios: to wasmtime-py. pywasm3 interprets, so it only parses; its "
+        "instantiation is parse + new runtime + load (a wasm3 module loads once)."))
+    engine = wasmbind.Engine()
+    contestants: List[Contestant] = [peers.wasmbind(engine)]
+    contestants += [c for c in (peers.wasmtime(), peers.wasm3()) if c is not None]
+    for name in ("calls", "kernels"):
+        data = kernels.read_bytes(name)
+        module = wasmbind.Module(engine, data)
+        _row(report, contestants, "compile %s.wasm (%d bytes)" % (name, len(data)),
+             lambda c, data=data: c.compile_timer(data))
+        report.check("startup deserialize %s wasmbind" % name,
+                     [e.name for e in wasmbind.Module.deserialize(engine, module.serialize())
+                      .exports] == [e.name for e in module.exports])
+        _row(report, contestants, "deserialize %s (Module.deserialize)" % name,
+             lambda c, data=data: c.deserialize_timer(data))
+        report.check("startup instantiate %s wasmbind" % name,
+                     "memory" in wasmbind.Instance(wasmbind.Store(engine), module).exports)
+        row = _row(report, contestants, "new Store + Instance (%s.wasm)" % name,
+                   lambda c, data=data: c.instantiate_timer(data))
+        if Column.WT in row.times:
+            report.targets.append(Target("instantiate %s.wasm (wasmbind / wasmtime-py)" % name,
+                                         row.ratio(), 0.5))
+
+
+def _row(report: Report, contestants: List[Contestant], label: str,
+         make: Callable[[Contestant], Optional[Any]]) -> Row:
+    """Times the step ``make`` gives a Timer for, for every contestant that has it."""
+    row = Row(GROUP, label, Column.WT.value)
+    timers: Dict[Any, Any] = {}
+    for c in contestants:
+        t = make(c)
+        if t is not None:
+            timers[c.column] = t
+    row.times.update(measure(timers, report.settings))
+    row.base = row.times.get(Column.WT)
+    report.add(row)
+    return row
