@@ -66,7 +66,7 @@ def test_gil_section(smoke):
     gil = json.loads((out / "wasmbind-bench.json").read_text())["gil"]
     cases = [p["case"] for p in gil["progress"]]
     assert any("release_gil=True" in c for c in cases)
-    assert any("epoch_interruption=False" in c for c in cases)
+    assert any("Config.fast()" in c for c in cases) and any("Config.sandbox()" in c for c in cases)
     assert {p["release_gil"] for p in gil["parallel"]} == {True, False}
 
 

@@ -58,12 +58,12 @@ def run(report: Report, peers: Peers) -> None:
         report.targets.append(Target("call `%s` (wasmbind / operator.add)" % label,
                                      row.ratio(), limit))
 
-    # the same call with the GIL released, and without epoch checks
-    no_epoch = wasmbind.Engine(wasmbind.Config(epoch_interruption=False))
+    # the same call with the GIL released, and on an interruptible engine
+    sandbox = wasmbind.Engine(wasmbind.Config.sandbox())
     variants = [("add(i32, i32) -> i32, Store(release_gil=True)",
                  peers.wasmbind(release_gil=True)),
-                ("add(i32, i32) -> i32, Config(epoch_interruption=False)",
-                 peers.wasmbind(no_epoch))]
+                ("add(i32, i32) -> i32, Config.sandbox()",
+                 peers.wasmbind(sandbox))]
     for label, wb in variants:
         row = Row(GROUP, label, "operator.add")
         inst = wb.instance("calls")

@@ -255,17 +255,26 @@ class _WasmtimeInstance(Instance):
 
 
 class Wasmtime(Contestant):
-    def __init__(self, wt: Any) -> None:
-        super().__init__(Column.WT)
+    """wasmtime-py as it comes (``wasmtime.Engine()``), or configured like a
+    wasmbind engine: memory that never moves, and epoch checks on for the
+    counterpart of ``Config.sandbox()``."""
+
+    def __init__(self, wt: Any, as_it_comes: bool = False, epochs: bool = False) -> None:
+        super().__init__(Column.WT_EPOCH if epochs else Column.WT)
         self.wt = wt
+        self.epochs = epochs
+        if as_it_comes:
+            self.engine = wt.Engine()
+            return
         cfg = wt.Config()
-        cfg.epoch_interruption = True
+        cfg.epoch_interruption = epochs
         cfg.memory_may_move = False
         self.engine = wt.Engine(cfg)
 
     def _store(self) -> Any:
         store = self.wt.Store(self.engine)
-        store.set_epoch_deadline(1 << 62)  # never reached
+        if self.epochs:
+            store.set_epoch_deadline(1 << 62)  # never reached
         return store
 
     def instantiate(self, module: str, imports: Optional[Imports] = None) -> _WasmtimeInstance:
@@ -516,8 +525,13 @@ class Peers:
                  release_gil: bool = False) -> Wasmbind:
         return Wasmbind(engine, column, release_gil)
 
-    def wasmtime(self) -> Optional[Wasmtime]:
-        return Wasmtime(self.wt) if self.wt is not None else None
+    def wasmtime(self, as_it_comes: bool = False, epochs: bool = False) -> Optional[Wasmtime]:
+        """wasmtime-py configured like wasmbind's default engine (epochs off,
+        memory never moves); ``as_it_comes``: ``wasmtime.Engine()``; ``epochs``:
+        like ``Config.sandbox()``."""
+        if self.wt is None:
+            return None
+        return Wasmtime(self.wt, as_it_comes=as_it_comes, epochs=epochs)
 
     def wasm3(self) -> Optional[Wasm3]:
         return Wasm3(self.w3) if self.w3 is not None else None

@@ -48,8 +48,8 @@ def run(report: Report, peers: Peers) -> None:
     st = report.settings
     secs = st.gil_seconds
     report.columns[GROUP] = []
-    epoch_on = wasmbind.Engine(wasmbind.Config(epoch_interruption=True))
-    epoch_off = wasmbind.Engine(wasmbind.Config(epoch_interruption=False))
+    epoch_on = wasmbind.Engine(wasmbind.Config.sandbox())
+    epoch_off = wasmbind.Engine(wasmbind.Config.fast())
     # size a mandelbrot call to last about `secs`: the points inside the set run
     # max_iter iterations each, so the time grows about linearly with max_iter
     it0 = 100
@@ -62,9 +62,9 @@ def run(report: Report, peers: Peers) -> None:
     report.gil.update({"seconds_target": secs, "mandelbrot_args": [WIDTH, HEIGHT, it]})
 
     cases: List[Tuple[str, Contestant]] = [
-        ("wasmbind default (GIL let go at the first epoch tick)", peers.wasmbind(epoch_on)),
+        ("wasmbind, Config.sandbox() (GIL let go at the first epoch tick)", peers.wasmbind(epoch_on)),
         ("wasmbind, Store(release_gil=True)", peers.wasmbind(epoch_on, release_gil=True)),
-        ("wasmbind, Config(epoch_interruption=False)", peers.wasmbind(epoch_off))]
+        ("wasmbind, Config.fast() (the default: the call keeps the GIL)", peers.wasmbind(epoch_off))]
     wt = peers.wasmtime()
     if wt is not None:
         cases.append(("wasmtime-py (ctypes releases the GIL)", wt))

@@ -175,7 +175,7 @@ def chart(report: Report, path: pathlib.Path) -> Optional[str]:
     krows = [r for r in report.rows if r.group == "kernels"]
     if krows:
         panels.append(("Kernels: speed-up over pure Python (higher is better)", krows,
-                       [C.WB, C.WB_NOEPOCH, C.WT, C.W3, C.CT, C.NP], lambda r, t: r.base / t))
+                       [C.WB, C.WT, C.WB_SANDBOX, C.WT_EPOCH, C.W3, C.CT, C.NP], lambda r, t: r.base / t))
     crows = [r for r in report.rows if r.group in ("calls", "host") and C.PY in r.times]
     if crows:
         panels.append(("Call overhead: ns per call (lower is better)", crows,
@@ -186,7 +186,8 @@ def chart(report: Report, path: pathlib.Path) -> Optional[str]:
                        lambda r, t: t * 1e6))
     if not panels:
         return "no group with a chart was run"
-    colors = {C.PY: "#999999", C.WB: "#1f77b4", C.WB_NOEPOCH: "#6baed6", C.WT: "#ff7f0e",
+    colors = {C.PY: "#999999", C.WB: "#1f77b4", C.WB_SANDBOX: "#6baed6", C.WT: "#ff7f0e",
+              C.WT_EPOCH: "#fdae6b",
               C.W3: "#2ca02c", C.CT: "#9467bd", C.NP: "#8c564b"}
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
     for ax, (title, rows, cols, value) in zip(axes[:, 0], panels):

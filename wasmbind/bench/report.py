@@ -15,10 +15,11 @@ class Column(str, Enum):
 
     PY = "Python"
     WB = "wasmbind"
-    WB_NOEPOCH = "wasmbind, epoch off"
+    WB_SANDBOX = "wasmbind, Config.sandbox()"
     WB_MAP = "wasmbind Func.map"
     WB_LOOP = "wasmbind loop"
     WT = "wasmtime-py"
+    WT_EPOCH = "wasmtime-py, epochs on"
     WT_LOOP = "wasmtime-py loop"
     W3 = "pywasm3"
     CT = "C via ctypes"
