@@ -2,8 +2,22 @@
 
 import os
 from types import TracebackType
-from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Tuple, Type, TypeVar, Union, overload)
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from wasmbind.config import Config
 from wasmbind.types import ExportType, FuncType, GlobalType, ImportType, MemoryType, TableType
