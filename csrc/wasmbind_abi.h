@@ -82,6 +82,9 @@ static PyObject *wb_abi_layout(void) {
     WB_ADD(wasmtime_heaptype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_heaptype_t, kind), WB_F(wasmtime_heaptype_t, of)));
     WB_ADD(wasmtime_reftype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_reftype_t, nullable), WB_F(wasmtime_reftype_t, heaptype)));
     WB_ADD(wasmtime_valtype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_valtype_t, kind), WB_F(wasmtime_valtype_t, reftype)));
+    WB_ADD(wasmtime_async_continuation_t, Py_BuildValue("{s:n,s:n,s:n}", WB_F(wasmtime_async_continuation_t, callback),
+                                                        WB_F(wasmtime_async_continuation_t, env),
+                                                        WB_F(wasmtime_async_continuation_t, finalizer)));
     return out;
 fail:
     Py_DECREF(out);

@@ -53,6 +53,7 @@ typedef struct {
     unsigned long owner;      /* wb_thread_id() of the thread running them */
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
+    int async_yield;          /* an async store (aio/): Wasm yields to its poller at every tick */
 } wb_store_state_t;
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
@@ -99,6 +100,7 @@ static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, cons
  * (the body), then lets go of the GIL for the rest of the call: short calls
  * never get here, long ones stop holding up other threads (the call path takes
  * the GIL back when the call returns, host calls take it while they run).
+ * A call of an async store yields to its poller instead (wasmbind/aio/).
  * Calls without the GIL take it only on the main thread, the one where signal
  * handlers run, and at most every WB_SIGNAL_CHECK_SECONDS: elsewhere Wasm
  * never waits for the GIL. */
@@ -110,6 +112,14 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     if (st->deadline != 0 && wb_monotonic() >= st->deadline) {
         st->interrupted = 1;
         return wasmtime_error_new("wasm execution interrupted: deadline passed");
+    }
+    if (st->async_yield) {
+        /* polled with the GIL on the event loop's thread: run signal handlers,
+         * then hand control back to the poller instead of letting go of the GIL */
+        wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);
+        if (r == NULL)
+            *kind = WB_UPDATE_DEADLINE_YIELD;
+        return r;
     }
     if (wb_state_has_gil(st)) {
         wasmtime_error_t *r = wb_epoch_body(ctx, st->store, delta, kind);

@@ -443,6 +443,60 @@ WB_IMPORT bool wasmtime_linker_get(const wasmtime_linker_t *linker, wasmtime_con
 WB_IMPORT wasmtime_error_t *wasmtime_linker_define_unknown_imports_as_traps(wasmtime_linker_t *linker,
                                                                             const wasmtime_module_t *module);
 
+/* --------------------------------------------------- wasmtime/async.h */
+
+/* Calls that can suspend: the engine runs the Wasm on a stack of its own and
+ * hands back a future; each poll runs it until it finishes (true) or yields
+ * (false: an epoch tick or fuel interval, or an async host function not done).
+ * Everything passed to a call that returns a future must stay alive and
+ * unchanged until the future is deleted, and a store may have one future at a
+ * time. The engine of this release has no async switch in its config: a store
+ * becomes async-only once it is set up to yield (or links async functions). */
+typedef struct wasmtime_call_future wasmtime_call_future_t;
+
+/* An async host function's progress: the engine calls `callback(env)` at every
+ * poll until it returns true; `finalizer(env)` runs when the engine drops it
+ * (done, or the call abandoned). */
+typedef bool (*wb_async_continuation_callback_t)(void *env);
+typedef struct wasmtime_async_continuation {
+    wb_async_continuation_callback_t callback;
+    void *env;
+    wb_finalizer_t finalizer;
+} wasmtime_async_continuation_t;
+
+/* An async host function: fills in the continuation (and may set *trap_ret,
+ * read only once the continuation reports true). args, results, caller and
+ * trap_ret stay valid until then. */
+typedef void (*wasmtime_func_async_callback_t)(
+    void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
+    wasmtime_val_t *results, size_t nresults, wasm_trap_t **trap_ret,
+    wasmtime_async_continuation_t *continuation_ret);
+
+WB_IMPORT wasmtime_error_t *wasmtime_context_fuel_async_yield_interval(wasmtime_context_t *context,
+                                                                       uint64_t interval);
+/* Returns nothing in the pinned release (its header, and wasmtime-py's
+ * bindings, claim an error pointer; the library leaves the register unset). */
+WB_IMPORT void wasmtime_context_epoch_deadline_async_yield_and_update(wasmtime_context_t *context,
+                                                                      uint64_t delta);
+WB_IMPORT bool wasmtime_call_future_poll(wasmtime_call_future_t *future);
+WB_IMPORT void wasmtime_call_future_delete(wasmtime_call_future_t *future);
+WB_IMPORT wasmtime_call_future_t *wasmtime_func_call_async(wasmtime_context_t *context, const wasmtime_func_t *func,
+                                                           const wasmtime_val_t *args, size_t nargs,
+                                                           wasmtime_val_t *results, size_t nresults,
+                                                           wasm_trap_t **trap_ret, wasmtime_error_t **error_ret);
+WB_IMPORT wasmtime_error_t *wasmtime_linker_define_async_func(wasmtime_linker_t *linker,
+                                                              const char *module, size_t module_len,
+                                                              const char *name, size_t name_len,
+                                                              const wasm_functype_t *ty,
+                                                              wasmtime_func_async_callback_t cb, void *data,
+                                                              wb_finalizer_t finalizer);
+WB_IMPORT wasmtime_call_future_t *wasmtime_linker_instantiate_async(const wasmtime_linker_t *linker,
+                                                                    wasmtime_context_t *store,
+                                                                    const wasmtime_module_t *module,
+                                                                    wasmtime_instance_t *instance,
+                                                                    wasm_trap_t **trap_ret,
+                                                                    wasmtime_error_t **error_ret);
+
 /* ---------------------------------------------------------------- wasi.h */
 
 WB_IMPORT wasi_config_t *wasi_config_new(void);

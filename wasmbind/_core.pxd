@@ -5,6 +5,7 @@ from wasmbind.includes.wasmtime cimport *
 from wasmbind.includes.calls cimport wb_store_state_t
 from wasmbind.includes.capture cimport wb_capture_t
 from wasmbind.includes.python cimport vectorcallfunc
+from cpython.object cimport PyObject
 
 
 cdef class Engine:
@@ -12,6 +13,7 @@ cdef class Engine:
     cdef readonly object config
     cdef bint _epoch
     cdef bint _fuel
+    cdef bint _async
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL
@@ -32,6 +34,10 @@ cdef class Store:
     cdef object _limits
     cdef wb_capture_t *_stdout
     cdef wb_capture_t *_stderr
+    # the async call (aio/future.pxi) that holds the store while it runs or is
+    # suspended, or NULL; borrowed: the call holds the store and clears this
+    cdef PyObject *_aio_call
+    cdef uint64_t _fuel_yield_interval
     cdef object __weakref__
 
     cdef wasmtime_context_t *_context(self) except NULL
@@ -110,6 +116,8 @@ cdef class Linker:
     cdef wasmtime_linker_t *_ptr
     cdef readonly Engine engine
     cdef bint _shadowing
+    # async instantiations in progress that read this linker (aio/instantiate.pxi)
+    cdef int _aio_users
     cdef object __weakref__
 
     cdef wasmtime_linker_t *_linker(self) except NULL

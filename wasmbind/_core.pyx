@@ -25,6 +25,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 from wasmbind.includes.abi cimport WASMBIND_WASMTIME_VERSION, wb_abi_layout
+from wasmbind.includes.aio cimport *
 from wasmbind.includes.calls cimport *
 from wasmbind.includes.capture cimport *
 from wasmbind.includes.python cimport *
@@ -68,9 +69,14 @@ include "core/instance.pxi"   # Exports, Instance, import resolution, instantiat
 include "core/linker.pxi"     # Linker
 # ---- WASI preview 1 ---------------------------------------------------------
 include "wasip1/config.pxi"   # WasiConfig and the captured stdout/stderr
+# ---- asyncio: awaited calls on async stores --------------------------------
+include "aio/store.pxi"       # async stores: set-up, the sync API refused, fuel slices
+include "aio/scheduler.pxi"   # the poll bridge's fairness: guests of one loop take turns
+include "aio/future.pxi"      # the call future: awaitable, poll loop, cancellation
+include "aio/hostfuncs.pxi"   # async def host functions: stepped inside the polls
+include "aio/instantiate.pxi" # Linker.instantiate_async, Instance.create_async
 # ---- to come, each in its own folder beside these: component/ (the component
-# model: types, values, linker, instances, resources, WASI p2) and aio/ (async
-# calls: the call future, the poll bridge to asyncio, async host functions).
+# model: types, values, linker, instances, resources, WASI p2).
 
 
 # ---- module initialisation: the C side's hooks into this module -------------

@@ -57,6 +57,7 @@ _OPTIONS: Dict[str, Any] = {
     "cranelift_opt_level": "speed",
     "consume_fuel": False,
     "epoch_interruption": False,
+    "async_support": False,
     "max_wasm_stack": None,
     "parallel_compilation": None,
     "debug_info": None,
@@ -76,6 +77,12 @@ class Config:
     so wasmbind can reach running Wasm every few milliseconds: that is what
     deadlines, Ctrl-C and letting go of the GIL in long calls need. Off by
     default: the checks slow tight loops (see docs/benchmark-results.md).
+    ``async_support``: an asyncio engine: its calls, instantiations and host
+    functions are awaited (``await func.call_async(...)``, ``async def`` host
+    functions) and running Wasm yields to the event loop at every epoch tick;
+    the sync call API refuses its stores (see docs/asyncio.md). It needs
+    ``epoch_interruption``, which ``Config(async_support=True)`` turns on
+    unless told otherwise.
     ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
@@ -103,6 +110,9 @@ class Config:
     def __init__(self, **options: Any) -> None:
         for name, default in _OPTIONS.items():
             object.__setattr__(self, "_" + name, default)
+        if options.get("async_support") is True and "epoch_interruption" not in options:
+            # an async engine yields to the event loop at epoch ticks
+            options = dict(options, epoch_interruption=True)
         for name, value in options.items():
             setattr(self, name, value)
 
@@ -142,6 +152,10 @@ class Config:
 
     def validate(self) -> None:
         """Raise ``ValueError`` for a combination the engine would refuse."""
+        if self.async_support and not self.epoch_interruption:
+            raise ValueError("async_support=True needs epoch_interruption=True: running Wasm "
+                             "yields to the event loop at epoch ticks (Config(async_support=True) "
+                             "or Config.sandbox(async_support=True) turn it on)")
         for proposal, needs in _REQUIRES.items():
             if not self.proposal_enabled(proposal):
                 continue
@@ -166,7 +180,7 @@ def _check(name: str, value: Any) -> Any:
         if value not in _OPT_LEVELS:
             raise ValueError("cranelift_opt_level must be one of %s, got %r" % (", ".join(_OPT_LEVELS), value))
         return value
-    if name in ("consume_fuel", "epoch_interruption"):
+    if name in ("consume_fuel", "epoch_interruption", "async_support"):
         if not isinstance(value, bool):
             raise TypeError("%s must be a bool, got %r" % (name, value))
         return value

@@ -19,9 +19,13 @@ cdef wasm_config_t *_build_config(object config) except NULL:
             c, _config_module._OPT_LEVELS.index(config.cranelift_opt_level))
         wasmtime_config_consume_fuel_set(c, config.consume_fuel)
         wasmtime_config_epoch_interruption_set(c, config.epoch_interruption)
+        if config.async_support:
+            # async calls run on stacks of the engine's: Wasm's part, plus room
+            # for the Python host functions that run on them (aio/store.pxi)
+            wasmtime_config_async_stack_size_set(c, _aio_stack_size(config.max_wasm_stack))
         if config.max_wasm_stack is not None:
             # the engine refuses (aborting) a Wasm stack larger than its async stack
-            if config.max_wasm_stack > 2 * 1024 * 1024:
+            if config.max_wasm_stack > 2 * 1024 * 1024 and not config.async_support:
                 wasmtime_config_async_stack_size_set(c, config.max_wasm_stack + 64 * 1024)
             wasmtime_config_max_wasm_stack_set(c, config.max_wasm_stack)
         if config.parallel_compilation is not None:
@@ -102,6 +106,7 @@ cdef class Engine:
         self.config = config
         self._epoch = config.epoch_interruption
         self._fuel = config.consume_fuel
+        self._async = config.async_support
         rc = wb_ticker_add(self._ptr) if self._epoch else 0
         if rc != 0:
             wasm_engine_delete(self._ptr)

@@ -23,11 +23,15 @@ cdef class Func(_StoreObject):
             raise WasmError("Func is already initialized")
         # The store owns the environment: it is released when the store is.
         store._hostfuncs.append(hf)
-        if hf.has_refs:
-            wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
-        else:
-            wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)
-        wasm_functype_delete(ft)
+        try:
+            if hf.is_async:
+                _aio_func_new(store, ctx, ft, hf, &self._func)
+            elif hf.has_refs:
+                wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
+            else:
+                wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)
+        finally:
+            wasm_functype_delete(ft)
         self.store = store
         self._type = functype
         self._name = getattr(fn, "__name__", None)
@@ -83,6 +87,14 @@ cdef class Func(_StoreObject):
 
     def __call__(self, *args):
         return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
+
+    def call_async(self, *args):
+        """``await func.call_async(*args)``: the call on an async store
+        (``Config(async_support=True)``), converting arguments and results as a
+        call does. Running Wasm yields to the event loop at epoch ticks and while
+        ``async def`` host functions await; cancelling the awaiting task stops
+        it (see docs/asyncio.md)."""
+        return _aio_call_func(self, args)
 
     def map(self, *arrays, out=None):
         """Apply the function element-wise over arrays, looping in C.
@@ -173,8 +185,10 @@ cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
     cdef wasmtime_val_raw_t small[SMALL]
     cdef wasmtime_val_raw_t *raw
     cdef Py_ssize_t n
-    if ctx == NULL or store._state.depth:
+    if ctx == NULL or store._state.depth or store._state.async_yield:
         ctx = store._context()
+        if store._state.async_yield:
+            _aio_refuse_sync("calling a Func", "await func.call_async(...)")
     if not self._sig_loaded:
         self._load_sig(ctx)
     if nargs != self._nparams:

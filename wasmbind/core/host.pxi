@@ -12,6 +12,7 @@ cdef class _HostFunc:
     cdef object functype
     cdef bint access_caller
     cdef bint has_refs
+    cdef bint is_async  # an async def: its trampolines are in aio/hostfuncs.pxi
     cdef Py_ssize_t nparams
     cdef Py_ssize_t nresults
     cdef uint8_t *kinds
@@ -32,6 +33,7 @@ cdef class _HostFunc:
         hf.nparams = len(functype.params)
         hf.nresults = len(functype.results)
         hf.kinds = _kinds_of(functype, &hf.has_refs)
+        hf.is_async = _aio_is_coroutine_function(fn)
         return hf
 
 

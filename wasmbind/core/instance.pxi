@@ -101,6 +101,8 @@ cdef class Instance(_StoreObject):
 
     def __init__(self, Store store not None, Module module not None, imports=()):
         cdef wasmtime_context_t *ctx = store._context()
+        if store._state.async_yield:
+            _aio_refuse_sync("Instance(...)", "await Instance.create_async(store, module, imports)")
         if module.engine is not store.engine:
             raise ValueError("the Module was compiled by a different Engine than the Store's")
         cdef list decls = module.imports
@@ -128,6 +130,13 @@ cdef class Instance(_StoreObject):
         self.store = store
         self.module = module
         self.exports = _collect_exports(store, module, &self._instance)
+
+    @staticmethod
+    def create_async(Store store not None, Module module not None, imports=()):
+        """``await Instance.create_async(store, module, imports=())``: instantiate on
+        an async store, the start function awaited like a call; ``imports`` as
+        for ``Instance(...)``, ``async def`` functions included."""
+        return _aio_instantiate(store, module, imports)
 
     @staticmethod
     cdef Instance _wrap(Store store, Module module, wasmtime_instance_t *inst):

@@ -26,6 +26,8 @@ cdef class Linker:
     cdef wasmtime_linker_t *_linker(self) except NULL:
         if self._ptr == NULL:
             raise WasmError("Linker was not initialized")
+        if self._aio_users:
+            _aio_linker_busy()
         return self._ptr
 
     @property
@@ -59,6 +61,8 @@ cdef class Linker:
                     bint access_caller=False):
         """Define ``module::name`` as a Python function usable from any store."""
         cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
+        if hf.is_async:
+            _aio_need_async(self.engine, "async def host functions")
         cdef wasm_functype_t *ft = _functype_new(functype)
         m = module.encode("utf-8")
         n = name.encode("utf-8")
@@ -66,7 +70,9 @@ cdef class Linker:
         # engine owns a reference to the environment and drops it when done.
         Py_INCREF(hf)
         try:
-            if hf.has_refs:
+            if hf.is_async:
+                err = _aio_linker_define(self._linker(), m, n, ft, hf)
+            elif hf.has_refs:
                 err = wasmtime_linker_define_func(self._linker(), m, len(m), n, len(n), ft,
                                                   wb_host_entry_val, <void *>hf, wb_decref_finalizer)
             else:
@@ -93,6 +99,9 @@ cdef class Linker:
         """Define ``module``'s exports under ``name`` (commands get a fresh instance per call)."""
         cdef wasmtime_context_t *ctx = store._context()
         self._check_store(store)
+        if store._state.async_yield:
+            _aio_refuse_sync("Linker.define_module", "Linker.define_instance with an instance of "
+                             "await linker.instantiate_async(store, module)")
         n = name.encode("utf-8")
         err = wasmtime_linker_module(self._linker(), ctx, n, len(n), module._module())
         if err != NULL:
@@ -116,12 +125,20 @@ cdef class Linker:
         cdef wasmtime_instance_t inst
         cdef wasm_trap_t *trap = NULL
         self._check_store(store)
+        if store._state.async_yield:
+            _aio_refuse_sync("Linker.instantiate", "await linker.instantiate_async(store, module)")
         wb_state_enter(&store._state)
         err = wasmtime_linker_instantiate(self._linker(), ctx, module._module(), &inst, &trap)
         wb_state_leave(&store._state)
         if err != NULL or trap != NULL:
             _link_failure(store, err, trap)
         return Instance._wrap(store, module, &inst)
+
+    def instantiate_async(self, Store store not None, Module module not None):
+        """``await linker.instantiate_async(store, module)``: :meth:`instantiate` on an
+        async store, the start function awaited like a call."""
+        self._check_store(store)
+        return _aio_linker_instantiate(self, store, module)
 
     def get(self, Store store not None, str module not None, str name not None):
         """The extern defined as ``module::name``; KeyError if none."""

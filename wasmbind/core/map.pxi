@@ -58,6 +58,8 @@ cdef object _map(Func f, tuple arrays, object out):
     cdef wasmtime_error_t *err = NULL
     cdef wasm_trap_t *trap = NULL
     cdef Py_ssize_t failed_at = -1
+    if store._state.async_yield:
+        _aio_refuse_sync("Func.map", "await func.call_async(...) per element")
     if not f._sig_loaded:
         f._load_sig(ctx)
     np = f._nparams

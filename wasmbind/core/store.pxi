@@ -45,14 +45,19 @@ cdef class Store:
         if self._store != NULL:
             raise WasmError("Store is already initialized")
         self.engine = _engine_arg(engine)
+        if release_gil and self.engine._async:
+            raise WasmError(_AIO_NO_RELEASE_GIL)
         self._state.store = <PyObject *>self
         self._state.release_gil = release_gil
+        self._state.async_yield = self.engine._async
         self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
         if self._store == NULL:
             raise WasmError("the engine could not create a store")
         self._ctx = wasmtime_store_context(self._store)
         if self.engine._epoch:
             wasmtime_context_set_epoch_deadline(self._ctx, 1)
+            if self.engine._async:
+                _aio_store_init(self)  # before the callback: it replaces the engine's yielding
             wasmtime_store_epoch_deadline_callback(self._store, wb_epoch_entry, <void *>&self._state, NULL)
 
     def __dealloc__(self):
@@ -69,6 +74,8 @@ cdef class Store:
             if self.engine is None:
                 raise WasmError("Store was not initialized")
             raise StoreClosedError("the Store is closed")
+        if self._aio_call != NULL and not self._state.depth:
+            _aio_busy(self)
         if self._state.depth and self._state.owner != wb_thread_id():
             raise StoreBusyError("the Store is running a call in another thread; "
                                  "a Store belongs to one thread at a time")
@@ -81,6 +88,8 @@ cdef class Store:
 
     @release_gil.setter
     def release_gil(self, bint value):
+        if value and self.engine._async:
+            raise WasmError(_AIO_NO_RELEASE_GIL)
         if self._state.depth:
             raise WasmError("cannot change release_gil while a call into the store is running")
         self._state.release_gil = value
@@ -154,6 +163,16 @@ cdef class Store:
     @fuel.setter
     def fuel(self, value):
         self.set_fuel(value)
+
+    @property
+    def fuel_async_yield_interval(self):
+        """Async stores: running Wasm also yields to the event loop every this many
+        units of fuel (deterministic slices); 0 or None: only at epoch ticks."""
+        return self._fuel_yield_interval
+
+    @fuel_async_yield_interval.setter
+    def fuel_async_yield_interval(self, n):
+        _aio_set_fuel_interval(self, 0 if n is None else n)
 
     # -- deadlines -------------------------------------------------------
 

@@ -17,6 +17,7 @@ cdef extern from "wasmbind_calls.h" nogil:
         int release_gil
         int depth
         unsigned long owner
+        int async_yield
     unsigned long wb_main_thread
     void wb_state_enter(wb_store_state_t *st)
     void wb_state_leave(wb_store_state_t *st)
