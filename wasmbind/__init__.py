@@ -50,7 +50,7 @@ from wasmbind.types import (
     TagType,
     ValType,
 )
-from wasmbind.wasi import WasiResult, run_wasi
+from wasmbind.wasi import WasiResult, run_wasi, run_wasi_async
 
 __all__ = [
     "__version__",
@@ -73,6 +73,7 @@ __all__ = [
     "instantiate",
     "wat2wasm",
     "run_wasi",
+    "run_wasi_async",
     "WasiResult",
     # spelled out (not errors.__all__ + types.__all__): type checkers only
     # follow a literal __all__

@@ -85,3 +85,4 @@ wb_raw_body = <wb_raw_body_t>_host_raw_body
 wb_val_body = <wb_val_body_t>_host_val_body
 wb_epoch_body = <wb_epoch_body_t>_epoch_body
 _enable_func_vectorcall()
+_aio_enable_am_send()

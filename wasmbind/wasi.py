@@ -30,9 +30,11 @@ How an execution ends:
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from types import SimpleNamespace
+from typing import Any, Generator, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from wasmbind._core import Engine, Linker, Module, Store, WasiConfig, _looks_like_wat, shared_engine
 from wasmbind.config import Config
@@ -40,6 +42,7 @@ from wasmbind.errors import LinkError, Trap, TrapCode, WasiExit
 
 __all__ = [
     "run_wasi",
+    "run_wasi_async",
     "WasiResult",
     "CAPTURE",
     "INHERIT",
@@ -153,12 +156,14 @@ class WasiResult:
 # ---------------------------------------------------------------- engines
 
 def sandbox_engine(config: Optional[Config] = None, *, fuel: bool = False,
-                   max_wasm_stack: Optional[int] = None) -> Engine:
+                   max_wasm_stack: Optional[int] = None, asynchronous: bool = False) -> Engine:
     """The shared Engine :func:`run_wasi` uses for ``config``: the same options
     with epoch interruption on (deadlines and Ctrl-C need it), fuel counting on
-    when ``fuel`` is true, and ``max_wasm_stack`` when given."""
+    when ``fuel`` is true, and ``max_wasm_stack`` when given; an async engine
+    (``async_support``) for :func:`run_wasi_async` when ``asynchronous``."""
     options = (config if config is not None else Config()).options()
     options["consume_fuel"] = bool(fuel or options["consume_fuel"])
+    options["async_support"] = bool(asynchronous or options["async_support"])
     if max_wasm_stack is not None:
         options["max_wasm_stack"] = max_wasm_stack
     return shared_engine(Config.sandbox(**options))
@@ -292,6 +297,56 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     ``text``: decode captured output as UTF-8. ``check``: raise the trap, or
     :class:`WasiExit` for a non-zero exit, instead of returning.
     """
+    return _drive(_session(dict(locals()), False))
+
+
+async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **options: Any) -> WasiResult:
+    """:func:`run_wasi` on an async engine, awaited: the same arguments and the
+    same :class:`WasiResult`. The program runs on the event loop's thread and
+    yields to the loop at every epoch tick, so other tasks (and other programs)
+    go on while it runs; cancelling the awaiting task stops it. A given
+    ``engine`` (or a Module's) must be async: ``Config(async_support=True)``."""
+    bound = _RUN_WASI_SIGNATURE.bind(program, argv, **options)
+    bound.apply_defaults()
+    steps = _session(bound.arguments, True)
+    try:
+        op = next(steps)
+        while True:
+            try:
+                if op[0] == "instantiate":
+                    r = await op[1].instantiate_async(op[2], op[3])
+                else:
+                    r = await op[1].call_async(*op[2])
+            except BaseException as exc:
+                op = steps.throw(exc)
+            else:
+                op = steps.send(r)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _drive(steps: Generator[Any, Any, WasiResult]) -> WasiResult:
+    """Runs the steps of a session synchronously (run_wasi_async awaits them)."""
+    try:
+        op = next(steps)
+        while True:
+            try:
+                r = op[1].instantiate(op[2], op[3]) if op[0] == "instantiate" else op[1](*op[2])
+            except BaseException as exc:
+                op = steps.throw(exc)
+            else:
+                op = steps.send(r)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, WasiResult]:
+    """The body of run_wasi and run_wasi_async, given their arguments by name.
+    Each step that runs Wasm is yielded to the caller, which runs it (or awaits
+    it) and sends the result back, or throws its exception in: ``("instantiate",
+    linker, store, module)`` or ``("call", func, args)``."""
+    o = SimpleNamespace(**a)
+    fuel, timeout, max_output, program = o.fuel, o.timeout, o.max_output, o.program
     if fuel is not None:
         if not isinstance(fuel, int) or isinstance(fuel, bool) or not 0 <= fuel < 2**64:
             raise ValueError("fuel must be an int in [0, 2**64), got %r" % (fuel,))
@@ -303,12 +358,13 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
         raise ValueError("max_output must be an int >= 0, got %r" % (max_output,))
 
     # the engine: the Module's own, the one given, or a shared one per config
+    engine = o.engine
     if isinstance(program, Module):
         if engine is not None and engine is not program.engine:
             raise ValueError("the Module was compiled for a different Engine")
         engine = program.engine
     if engine is not None:
-        if config is not None or max_wasm_stack is not None:
+        if o.config is not None or o.max_wasm_stack is not None:
             raise ValueError("config and max_wasm_stack cannot be combined with an Engine "
                              "(or a Module, which brings its engine): set them on the Engine")
         if fuel is not None and not engine.config.consume_fuel:
@@ -317,17 +373,22 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
             # the sandbox promises deadlines and Ctrl-C, timeout or not
             raise ValueError("run_wasi needs an engine that can interrupt running Wasm: "
                              "Engine(Config.sandbox()) (or pass no engine)")
+        if engine.config.async_support != asynchronous:
+            raise ValueError("run_wasi_async needs an async engine: Config(async_support=True)"
+                             if asynchronous else
+                             "this engine is async (Config(async_support=True)): use run_wasi_async")
     else:
-        engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack)
+        engine = sandbox_engine(o.config, fuel=fuel is not None, max_wasm_stack=o.max_wasm_stack,
+                                asynchronous=asynchronous)
     module = load_module(program, engine)
 
-    args = [_program_name(program)] if argv is None else [str(a) for a in argv]
-    wc = _wasi_config(args, env, inherit_env, stdin, stdout, stderr, dirs, max_output)
-    store_limits = dict(limits or {})
-    if max_memory is not None:
-        if not isinstance(max_memory, int) or isinstance(max_memory, bool):
-            raise TypeError("max_memory is a number of bytes (an int), got %r" % (max_memory,))
-        store_limits["memory_size"] = max_memory
+    args = [_program_name(program)] if o.argv is None else [str(x) for x in o.argv]
+    wc = _wasi_config(args, o.env, o.inherit_env, o.stdin, o.stdout, o.stderr, o.dirs, max_output)
+    store_limits = dict(o.limits or {})
+    if o.max_memory is not None:
+        if not isinstance(o.max_memory, int) or isinstance(o.max_memory, bool):
+            raise TypeError("max_memory is a number of bytes (an int), got %r" % (o.max_memory,))
+        store_limits["memory_size"] = o.max_memory
 
     store = Store(engine)
     try:
@@ -348,20 +409,20 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
         if timeout is not None:
             store.set_timeout(timeout)
         try:
-            instance = linker.instantiate(store, module)
+            instance = yield ("instantiate", linker, store, module)
             exports = instance.exports
-            if invoke is not None:
-                if invoke not in exports:
-                    raise LinkError("the module has no export named %r" % (invoke,))
+            if o.invoke is not None:
+                if o.invoke not in exports:
+                    raise LinkError("the module has no export named %r" % (o.invoke,))
                 if "_initialize" in exports:
-                    exports["_initialize"]()
-                value = exports[invoke](*invoke_args)
+                    yield ("call", exports["_initialize"], ())
+                value = yield ("call", exports[o.invoke], tuple(o.invoke_args))
             else:
                 if "_start" not in exports:
                     raise LinkError("not a WASI command: the module exports no _start "
                                     "function (name an export to call: invoke=NAME, "
                                     "--invoke NAME)")
-                exports["_start"]()
+                yield ("call", exports["_start"], ())
             returncode = 0
         except WasiExit as exc:
             returncode = exc.code
@@ -377,11 +438,14 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
         out_cut, err_cut = store.wasi_output_truncated
     finally:
         store.close()
-    if text:
+    if o.text:
         out = None if out is None else out.decode("utf-8", "replace")
         err = None if err is None else err.decode("utf-8", "replace")
     result = WasiResult(args, returncode, out, err, trap, fuel_consumed, elapsed,
                         out_cut, err_cut, value)
-    if check:
+    if o.check:
         result.check_returncode()
     return result
+
+
+_RUN_WASI_SIGNATURE = inspect.signature(run_wasi)

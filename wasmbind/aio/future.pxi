@@ -37,6 +37,7 @@ cdef class _EngineFuture:
     cdef object turn            # the scheduler's future this call waits on, or None
     cdef object yielded         # what a host coroutine yielded in the last poll
     cdef _AsyncHostCall host    # the async host call in progress, or None
+    cdef object value           # the result, from _complete until handed over
 
     def __init__(self):
         raise TypeError("call futures are made by Func.call_async, Instance.create_async "
@@ -68,16 +69,10 @@ cdef class _EngineFuture:
         return self.send(None)
 
     def send(self, value):
-        if self.state == _NEW:
-            try:
-                self._begin()
-            except BaseException:
-                self.state = _DONE
-                self._free_values()
-                raise
-        elif self.state == _DONE:
-            raise RuntimeError("cannot reuse an async wasm call that has finished")
-        return self._resume()
+        r = self._step()
+        if r is _FINISHED:
+            raise StopIteration(self._take_value())
+        return r
 
     def throw(self, typ, val=None, tb=None):
         if val is None:
@@ -95,7 +90,10 @@ cdef class _EngineFuture:
             # its coroutine, which may handle it (the guest then goes on) or not
             # (the guest traps, and the call raises this same exception)
             host.pending_throw = exc
-            return self._poll_once()
+            r = self._poll_once()
+            if r is _FINISHED:
+                raise StopIteration(self._take_value())
+            return r
         self._drop()
         raise exc
 
@@ -135,6 +133,26 @@ cdef class _EngineFuture:
         self.state = _RUNNING
         return 0
 
+    cdef object _step(self):
+        """One step of the awaiting task: what to yield to it, or _FINISHED
+        with the result in self.value; the call's failure is raised."""
+        if self.state == _RUNNING:
+            return self._resume()
+        if self.state == _DONE:
+            raise RuntimeError("cannot reuse an async wasm call that has finished")
+        try:
+            self._begin()
+        except BaseException:
+            self.state = _DONE
+            self._free_values()
+            raise
+        return self._resume()
+
+    cdef object _take_value(self):
+        v = self.value
+        self.value = None
+        return v
+
     cdef object _resume(self):
         turn = self.turn
         if turn is not None:
@@ -158,12 +176,13 @@ cdef class _EngineFuture:
         if self.sched is not None:
             self.sched.spent(wb_monotonic() - t0)
         if done:
-            self._complete()  # raises StopIteration or the call's failure
+            return self._complete()
         y = self.yielded
         self.yielded = None
         return y
 
-    cdef int _complete(self) except -1:
+    cdef object _complete(self):
+        """The engine future is ready: the call's result, or its failure raised."""
         cdef wasmtime_error_t *err = self.err
         cdef wasm_trap_t *trap = self.trap
         self._drop_raw()
@@ -173,10 +192,10 @@ cdef class _EngineFuture:
         try:
             if err != NULL or trap != NULL:
                 self._fail(err, trap)
-            result = self._result()
+            self.value = self._result()
         finally:
             self._free_values()
-        raise StopIteration(result)
+        return _FINISHED
 
     cdef void _give_up_turn(self):
         """A call that stops waiting for its turn: leave the queue, or pass on
@@ -216,6 +235,32 @@ cdef class _EngineFuture:
 
 
 _collections_abc.Coroutine.register(_EngineFuture)
+
+# what _step returns when the call is done (its result is in .value)
+cdef object _FINISHED = object()
+
+
+cdef int _efut_am_send(PyObject *self, PyObject *arg, PyObject **result) except -1:
+    """The type's am_send slot (Python 3.10+), how `await` and asyncio's tasks
+    step it: a finished call returns its result without a StopIteration."""
+    cdef _EngineFuture f = <_EngineFuture>self
+    result[0] = NULL
+    r = f._step()
+    if r is _FINISHED:
+        r = f._take_value()
+        Py_INCREF(r)
+        result[0] = <PyObject *>r
+        return 0  # PYGEN_RETURN
+    Py_INCREF(r)
+    result[0] = <PyObject *>r
+    return 1  # PYGEN_NEXT
+
+
+cdef int _aio_enable_am_send() except -1:
+    for t in (_EngineFuture, _CallFuture, _InstantiateFuture):
+        if wb_set_am_send(t, _efut_am_send) != 0:
+            raise SystemError("no async slots on %s" % t)
+    return 0
 
 
 @cython.final

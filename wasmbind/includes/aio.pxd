@@ -1,5 +1,7 @@
 # Declarations of Wasmtime's async C API (wasmtime/async.h, in csrc/wasmbind_capi.h):
-# call futures, async host functions and instantiation, yielding.
+# call futures, async host functions and instantiation, yielding; and of
+# csrc/wasmbind_aio.h, the call futures' am_send slot.
+from cpython.object cimport PyObject
 from libc.stdint cimport uint64_t
 from wasmbind.includes.wasm cimport wasm_functype_t, wasm_trap_t
 from wasmbind.includes.wasmtime cimport (wasmtime_caller_t, wasmtime_context_t, wasmtime_error_t,
@@ -46,3 +48,8 @@ cdef extern from "wasmbind_capi.h" nogil:
                                                               wasmtime_instance_t *instance,
                                                               wasm_trap_t **trap_ret,
                                                               wasmtime_error_t **error_ret)
+
+
+cdef extern from "wasmbind_aio.h":
+    ctypedef int (*wb_am_send_t)(PyObject *iter, PyObject *arg, PyObject **result) except -1
+    int wb_set_am_send(object type, wb_am_send_t send)
