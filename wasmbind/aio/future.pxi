@@ -38,6 +38,7 @@ cdef class _EngineFuture:
     cdef object yielded         # what a host coroutine yielded in the last poll
     cdef _AsyncHostCall host    # the async host call in progress, or None
     cdef object value           # the result, from _complete until handed over
+    cdef object __weakref__
 
     def __init__(self):
         raise TypeError("call futures are made by Func.call_async, Instance.create_async "
@@ -128,6 +129,13 @@ cdef class _EngineFuture:
         except RuntimeError:
             loop = None
         self.sched = None if loop is None else _scheduler_of(loop)
+        # a full tick from now before the first yield (the deadline left by the
+        # last call has likely passed), unless the store's deadline has passed:
+        # then at the first epoch check, as in sync calls
+        if store._state.deadline != 0 and wb_monotonic() >= store._state.deadline:
+            wasmtime_context_set_epoch_deadline(ctx, 0)
+        else:
+            wasmtime_context_set_epoch_deadline(ctx, 1)
         self._start(ctx)
         store._aio_call = <PyObject *>self
         self.state = _RUNNING
