@@ -236,7 +236,9 @@ setup(
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
+        # uvloop: the asyncio support is tested on it too (where it builds).
+        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN,
+                 "uvloop; sys_platform != 'win32' and platform_python_implementation == 'CPython'"],
         "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
     },
 )

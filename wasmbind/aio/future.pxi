@@ -36,7 +36,7 @@ cdef class _EngineFuture:
     cdef _LoopScheduler sched   # None when no event loop runs (driven by hand)
     cdef object turn            # the scheduler's future this call waits on, or None
     cdef object yielded         # what a host coroutine yielded in the last poll
-    cdef _AsyncHostCall host    # the async host call in progress, or None
+    cdef _AsyncHostCall host    # the async host call in progress (owned), or None
     cdef object value           # the result, from _complete until handed over
     cdef object __weakref__
 
@@ -230,15 +230,19 @@ cdef class _EngineFuture:
         self._free_values()
 
     cdef void _drop_raw(self) noexcept:
+        """Deletes the engine future and gives the store back. Also from
+        __dealloc__: the store forgets this call first, so that the engine's
+        finalizers (aio/hostfuncs.pxi) never reach an object being freed; the
+        host call in progress stays owned here until they are done."""
         cdef Store store = self.store
         cdef wasmtime_call_future_t *fut = self.fut
+        if store is not None and store._aio_call == <PyObject *>self:
+            store._aio_call = NULL
         if fut != NULL:
             self.fut = NULL
             wb_state_enter(&store._state)
             wasmtime_call_future_delete(fut)
             wb_state_leave(&store._state)
-        if store is not None and store._aio_call == <PyObject *>self:
-            store._aio_call = NULL
         self.host = None
 
 

@@ -11,6 +11,12 @@
 # the task awaiting the call (aio/future.pxi), which sleeps until that future
 # is done and polls again. A cancellation of that task is thrown into the
 # coroutine at its await. If the call is dropped, the coroutine is closed.
+#
+# The call future owns the host call (its `host`), not the engine: the
+# engine's continuation only borrows it, until its finalizer. So a task that
+# is abandoned while the host awaits (task -> call future -> host call ->
+# coroutine -> awaited future -> task) is a cycle the garbage collector sees
+# whole, and frees.
 
 import inspect as _inspect
 import types as _types
@@ -29,9 +35,10 @@ cdef bint _aio_is_coroutine_function(object fn):
 
 
 @cython.final
+@cython.no_gc_clear  # the engine may still call it while a cycle is being freed
 cdef class _AsyncHostCall:
     """One call of an async host function, from the entry until the engine
-    drops its continuation (the continuation's env owns a reference)."""
+    drops its continuation; owned by the call future meanwhile."""
     cdef _HostFunc hf
     cdef Store store
     cdef object coro            # stepped with send/throw; None once finished
@@ -71,9 +78,7 @@ cdef class _AsyncHostCall:
                 self.caller._ptr = NULL
         if self.store._aio_call == NULL:  # cannot happen: polls come from a call future
             return self._fail(WasmError("an async host function ran outside an async call"))
-        call = <_EngineFuture>self.store._aio_call
-        call.yielded = y
-        call.host = self
+        (<_EngineFuture>self.store._aio_call).yielded = y
         return False
 
     cdef bint _finish(self, object value) noexcept:
@@ -97,14 +102,9 @@ cdef class _AsyncHostCall:
         return True
 
     cdef void _end(self) noexcept:
-        cdef _EngineFuture call
         self.finished = True
         self.coro = None
         self.value = None
-        if self.store._aio_call != NULL:
-            call = <_EngineFuture>self.store._aio_call
-            if call.host is self:
-                call.host = None
 
     cdef void close(self) noexcept:
         """The engine dropped the call unfinished: close the coroutine (its
@@ -126,10 +126,16 @@ cdef bint _aio_host_step(void *env) noexcept:
 
 
 cdef void _aio_host_drop(void *env) noexcept with gil:
+    """The engine is done with the continuation: close the coroutine if it did
+    not finish, and let the call future let go of the host call."""
     cdef _AsyncHostCall hc = <_AsyncHostCall>env
+    cdef _EngineFuture call
     if not hc.finished:
         hc.close()
-    Py_DECREF(hc)
+    if hc.store._aio_call != NULL:
+        call = <_EngineFuture>hc.store._aio_call
+        if call.host is hc:
+            call.host = None
 
 
 cdef void _aio_host_entry(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs,
@@ -146,6 +152,8 @@ cdef void _aio_host_entry(void *env, wasmtime_caller_t *caller, const wasmtime_v
     cont.env = NULL
     cont.finalizer = NULL
     try:
+        if store._aio_call == NULL:  # cannot happen: the engine calls it inside polls
+            raise WasmError("an async host function ran outside an async call")
         hc = _AsyncHostCall.__new__(_AsyncHostCall)
         hc.hf = hf
         hc.store = store
@@ -173,7 +181,7 @@ cdef void _aio_host_entry(void *env, wasmtime_caller_t *caller, const wasmtime_v
         _store_host_exception(store, exc)
         trap_ret[0] = wasmtime_trap_new(_HOST_RAISED, len(_HOST_RAISED))
         return
-    Py_INCREF(hc)
+    (<_EngineFuture>store._aio_call).host = hc  # owns it; the continuation borrows it
     cont.env = <void *>hc
     cont.callback = _aio_host_step
     cont.finalizer = _aio_host_drop
