@@ -107,9 +107,9 @@ def markdown(report: Report, info: Dict[str, str], elapsed: float,
         out.append("| target | measured | limit | met |")
         out.append("|---|---:|---:|:---:|")
         for t in report.targets:
-            v = "-" if t.value is None else ("%.1f ns" % t.value if t.unit == "ns"
-                                             else "%.2fx" % t.value)
-            lim = "%.0f ns" % t.limit if t.unit == "ns" else "%.2fx" % t.limit
+            v = "-" if t.value is None else ("%.2fx" % t.value if t.unit == "x"
+                                             else "%.1f %s" % (t.value, t.unit))
+            lim = "%.2fx" % t.limit if t.unit == "x" else "%.0f %s" % (t.limit, t.unit)
             out.append("| %s | %s | %s | %s |" % (t.what, v, lim,
                                                   {True: "yes", False: "**no**",
                                                    None: "-"}[t.met]))
