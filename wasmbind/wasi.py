@@ -30,7 +30,6 @@ How an execution ends:
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 from types import SimpleNamespace
@@ -306,7 +305,9 @@ async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **o
     yields to the loop at every epoch tick, so other tasks (and other programs)
     go on while it runs; cancelling the awaiting task stops it. A given
     ``engine`` (or a Module's) must be async: ``Config(async_support=True)``."""
-    bound = _RUN_WASI_SIGNATURE.bind(program, argv, **options)
+    import inspect  # here: importing it takes longer than importing wasmbind
+
+    bound = inspect.signature(run_wasi).bind(program, argv, **options)
     bound.apply_defaults()
     steps = _session(bound.arguments, True)
     try:
@@ -446,6 +447,3 @@ def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, Wa
     if o.check:
         result.check_returncode()
     return result
-
-
-_RUN_WASI_SIGNATURE = inspect.signature(run_wasi)

@@ -128,10 +128,7 @@ cdef class _EngineFuture:
             # only reached inside a host function of this store's own call
             raise StoreBusyError("the Store is running an async call already: a host function "
                                  "cannot await another call into its own Store")
-        try:
-            loop = _get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = _running_loop()
         self.sched = None if loop is None else _scheduler_of(loop)
         # a full tick from now before the first yield (the deadline left by the
         # last call has likely passed), unless the store's deadline has passed:

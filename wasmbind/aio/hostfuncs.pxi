@@ -18,8 +18,9 @@
 # coroutine -> awaited future -> task) is a cycle the garbage collector sees
 # whole, and frees.
 
-import inspect as _inspect
 import types as _types
+
+cdef object _inspect = None  # imported on first use (it takes a while)
 
 cdef bytes _HOST_RAISED = b"a Python host function raised an exception"
 
@@ -27,6 +28,10 @@ cdef bytes _HOST_RAISED = b"a Python host function raised an exception"
 cdef bint _aio_is_coroutine_function(object fn):
     """Whether host functions made of ``fn`` are async: coroutine functions,
     methods and partials of them, and objects with an ``async def __call__``."""
+    global _inspect
+    if _inspect is None:
+        import inspect
+        _inspect = inspect
     if _inspect.iscoroutinefunction(fn):
         return True
     if isinstance(fn, type) or _inspect.isroutine(fn):

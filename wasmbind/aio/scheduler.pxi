@@ -10,8 +10,19 @@
 # at most the budget plus one poll, and spinning guests take turns.
 
 import weakref as _weakref
-from asyncio import get_running_loop as _get_running_loop
 from collections import deque as _deque
+
+cdef object _asyncio_running_loop = None
+
+
+cdef object _running_loop():
+    """The running event loop of this thread, or None. asyncio is imported on
+    first use, not with wasmbind (it takes longer to import than wasmbind)."""
+    global _asyncio_running_loop
+    if _asyncio_running_loop is None:
+        from asyncio import _get_running_loop
+        _asyncio_running_loop = _get_running_loop
+    return _asyncio_running_loop()
 
 
 # Guest time (seconds) that may run before the loop gets a turn of its own.
@@ -35,7 +46,7 @@ cdef class _LoopScheduler:
 
     cdef object wait_turn(self):
         """A future the calling task awaits; done when it may poll."""
-        fut = _get_running_loop().create_future()
+        fut = _running_loop().create_future()
         self.waiters.append(fut)
         # with budget left it queued behind others, who wake it in turn
         if self.budget <= 0 and not self.renew_pending:
@@ -60,12 +71,12 @@ cdef class _LoopScheduler:
             self._schedule_renew()
 
     cdef void _schedule_renew(self):
-        try:
-            _get_running_loop().call_soon(self._renew_cb)
-            self.renew_pending = True
-        except RuntimeError:
-            # no loop running (a call driven by hand): nothing to be fair to
+        loop = _running_loop()
+        if loop is None:  # a call driven by hand: nothing to be fair to
             self.budget = _SLICE_BUDGET
+            return
+        loop.call_soon(self._renew_cb)
+        self.renew_pending = True
 
     def _renew(self):
         self.renew_pending = False
