@@ -345,6 +345,16 @@ def test_keyboard_interrupt_from_an_async_import():
 # ---------------------------------------------------------------- cancellation
 
 
+async def _cancelled_while_awaiting(engine, f, arg):
+    """Starts run(arg) with import f, cancels it while f awaits: (store, exports,
+    the task, awaited)."""
+    store, ex = await with_f(engine, f)
+    task = asyncio.ensure_future(ex.run.call_async(arg))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    return store, ex, task
+
+
 def test_cancellation_while_the_import_awaits(aengine):
     events = []
 
@@ -359,10 +369,7 @@ def test_cancellation_while_the_import_awaits(aengine):
         return x
 
     async def main():
-        store, ex = await with_f(aengine, f)
-        task = asyncio.ensure_future(ex.run.call_async(1))
-        await asyncio.sleep(0.01)
-        task.cancel()
+        store, ex, task = await _cancelled_while_awaiting(aengine, f, 1)
         with pytest.raises(asyncio.CancelledError):
             await task
         assert events == ["cancelled at the await", "finally"]
@@ -384,10 +391,7 @@ def test_an_import_may_handle_the_cancellation(aengine):
         return x
 
     async def main():
-        store, ex = await with_f(aengine, f)
-        task = asyncio.ensure_future(ex.run.call_async(1))
-        await asyncio.sleep(0.01)
-        task.cancel()
+        store, ex, task = await _cancelled_while_awaiting(aengine, f, 1)
         assert await task == 0
 
     run(main())

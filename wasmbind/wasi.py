@@ -296,7 +296,7 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     ``text``: decode captured output as UTF-8. ``check``: raise the trap, or
     :class:`WasiExit` for a non-zero exit, instead of returning.
     """
-    return _drive(_session(dict(locals()), False))
+    return _complete(_drive(_session(dict(locals()), False), False))
 
 
 async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **options: Any) -> WasiResult:
@@ -309,15 +309,23 @@ async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **o
 
     bound = inspect.signature(run_wasi).bind(program, argv, **options)
     bound.apply_defaults()
-    steps = _session(bound.arguments, True)
+    return await _drive(_session(bound.arguments, True), True)
+
+
+async def _drive(steps: Generator[Any, Any, WasiResult], asynchronous: bool) -> WasiResult:
+    """Runs the steps of a session, awaiting them when ``asynchronous``. (A
+    sync session never suspends this coroutine: run_wasi completes it with one
+    ``send``.)"""
     try:
         op = next(steps)
         while True:
             try:
                 if op[0] == "instantiate":
-                    r = await op[1].instantiate_async(op[2], op[3])
+                    linker, store, module = op[1:]
+                    r = (await linker.instantiate_async(store, module) if asynchronous
+                         else linker.instantiate(store, module))
                 else:
-                    r = await op[1].call_async(*op[2])
+                    r = await op[1].call_async(*op[2]) if asynchronous else op[1](*op[2])
             except BaseException as exc:
                 op = steps.throw(exc)
             else:
@@ -326,19 +334,14 @@ async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **o
         return stop.value
 
 
-def _drive(steps: Generator[Any, Any, WasiResult]) -> WasiResult:
-    """Runs the steps of a session synchronously (run_wasi_async awaits them)."""
+def _complete(coro: Any) -> Any:
+    """The result of a coroutine that never suspends."""
     try:
-        op = next(steps)
-        while True:
-            try:
-                r = op[1].instantiate(op[2], op[3]) if op[0] == "instantiate" else op[1](*op[2])
-            except BaseException as exc:
-                op = steps.throw(exc)
-            else:
-                op = steps.send(r)
+        coro.send(None)
     except StopIteration as stop:
         return stop.value
+    coro.close()
+    raise AssertionError("a sync WASI session suspended")  # pragma: no cover
 
 
 def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, WasiResult]:
