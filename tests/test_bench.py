@@ -32,7 +32,7 @@ def test_runs_and_all_checks_pass(smoke):
     assert rc == 0
     # every group verified something
     groups = {c["what"].split()[0] for c in data["checks"]}
-    expected = {"calls", "host", "memory", "startup", "kernels", "gil"}
+    expected = {"calls", "host", "memory", "startup", "kernels", "gil", "aio"}
     if importlib.util.find_spec("numpy"):
         expected.add("batch")
     assert expected <= groups
@@ -92,4 +92,4 @@ def test_reference_kernels_in_package():
     # the pure-Python references ship with the package (the bench needs them installed)
     assert reference.fib(10) == 55
     assert reference.add(2**31 - 1, 1) == -2**31
-    assert bench.GROUPS == ("calls", "host", "memory", "batch", "startup", "kernels", "gil")
+    assert bench.GROUPS == ("calls", "host", "memory", "batch", "startup", "kernels", "gil", "aio")
