@@ -80,6 +80,25 @@ with Store(engine, release_gil=True) as store:
     default: Engine = wasmbind.default_engine()
     i4: Instance = wasmbind.instantiate("(module)")
 store.close()
+
+
+async def use_asyncio(func: Func, module: Module) -> int:
+    aengine = Engine(Config(async_support=True, consume_fuel=True))
+    astore = Store(aengine)
+    astore.fuel_async_yield_interval = 10_000
+    astore.fuel_async_yield_interval = None
+    every: int = astore.fuel_async_yield_interval
+
+    async def lookup(x: int) -> int:
+        return x
+
+    inst: Instance = await Instance.create_async(astore, module, {"env": {"f": lookup}})
+    linker = Linker(aengine)
+    linker.define_func("env", "f", FuncType([ValType.i32], [ValType.i32]), lookup)
+    inst2: Instance = await linker.instantiate_async(astore, module)
+    result = await func.call_async(1, 2)
+    ran: wasmbind.WasiResult = await wasmbind.run_wasi_async("(module)", timeout=1.0)
+    return every + len(inst.exports) + len(inst2.exports) + int(result) + (ran.returncode or 0)
 '''
 
 BAD = '''
