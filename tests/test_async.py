@@ -37,6 +37,9 @@ from wasmbind import (
 
 from support import LIMITS_WAT, assert_clean, run_py
 
+# a guest that never yields, or a call that never wakes, fails instead of hanging
+pytestmark = pytest.mark.timeout(120)
+
 KINDS_WAT = """
 (module
   (func (export "i32") (param i32) (result i32) local.get 0)

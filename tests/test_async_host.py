@@ -31,6 +31,9 @@ from wasmbind import (
 
 from support import assert_clean, run_py
 
+# a guest that never yields, or a call that never wakes, fails instead of hanging
+pytestmark = pytest.mark.timeout(120)
+
 I32 = ValType.i32
 UNARY = FuncType([I32], [I32])
 
@@ -610,3 +613,28 @@ def test_func_type_and_repr_of_async_imports(aengine):
     mem = Memory(store, wasmbind.MemoryType(1))
     assert len(mem) == 65536
     assert isinstance(Caller, type)
+
+
+def test_an_import_awaiting_a_spinning_guest_while_others_queue(aengine):
+    # the inner call runs within the outer call's turns on the loop: it never
+    # waits in the loop's queue behind the outer call it serves
+    spin = Module(aengine, """(module (func (export "count") (param i32) (result i32) (local i32)
+      (block (loop (br_if 1 (i32.ge_u (local.get 1) (local.get 0)))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1))) (br 0))) (local.get 1)))""")
+
+    async def main():
+        inner = (await Instance.create_async(Store(aengine), spin)).exports.count
+
+        async def f(x):
+            total = 0
+            for _ in range(3):
+                total += await inner.call_async(x)
+            return total
+
+        others = [(await Instance.create_async(Store(aengine), spin)).exports.count for _ in range(8)]
+        store, ex = await with_f(aengine, f)
+        results = await asyncio.gather(ex.run.call_async(10_000_000),
+                                       *[o.call_async(20_000_000) for o in others])
+        assert results == [30_000_001] + [20_000_000] * 8
+
+    run(main())

@@ -186,13 +186,18 @@ cdef class _EngineFuture:
 
     cdef object _poll_once(self):
         cdef Store store = self.store
+        cdef _LoopScheduler sched = self.sched
         cdef bint done
         cdef double t0 = wb_monotonic()
+        if sched is not None:
+            sched.polling += 1
         wb_state_enter(&store._state)
         done = wasmtime_call_future_poll(self.fut)
         wb_state_leave(&store._state)
-        if self.sched is not None:
-            self.sched.spent(wb_monotonic() - t0)
+        if sched is not None:
+            sched.polling -= 1
+            if not sched.polling:
+                sched.spent(wb_monotonic() - t0)
         if done:
             return self._complete()
         y = self.yielded

@@ -33,6 +33,8 @@ cdef double _SLICE_BUDGET = 0.002
 cdef class _LoopScheduler:
     cdef double budget
     cdef object waiters         # deque of loop futures, one per queued call
+    cdef int polling            # polls under way: a call polled inside another's poll
+                                # (from its host coroutine) runs in that one's turn
     cdef bint renew_pending
     cdef object _renew_cb
 
@@ -42,7 +44,7 @@ cdef class _LoopScheduler:
         self._renew_cb = self._renew
 
     cdef inline bint may_run(self):
-        return self.budget > 0 and not self.waiters
+        return self.polling or (self.budget > 0 and not self.waiters)
 
     cdef object wait_turn(self):
         """A future the calling task awaits; done when it may poll."""
