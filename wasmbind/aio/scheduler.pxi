@@ -33,8 +33,9 @@ cdef double _SLICE_BUDGET = 0.002
 cdef class _LoopScheduler:
     cdef double budget
     cdef object waiters         # deque of loop futures, one per queued call
-    cdef int polling            # polls under way: a call polled inside another's poll
-                                # (from its host coroutine) runs in that one's turn
+    # polls under way: a call polled inside another's poll (awaited by its host
+    # coroutine) runs in that one's turn
+    cdef int polling
     cdef bint renew_pending
     cdef object _renew_cb
 
