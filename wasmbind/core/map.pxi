@@ -190,6 +190,7 @@ cdef list _map_outputs(Func f, object out, Py_ssize_t n, Py_ssize_t nr):
         import numpy
     except ImportError:
         import array
-        return [array.array(_ARRAY_CODE[f._kinds[np + j]], bytes(n * (4 if f._kinds[np + j] in (WB_I32, WB_F32) else 8)))
+        return [array.array(_ARRAY_CODE[f._kinds[np + j]],
+                            bytes(n * (4 if f._kinds[np + j] in (WB_I32, WB_F32) else 8)))
                 for j in range(nr)]
     return [numpy.empty(n, dtype=_NP_DTYPE[f._kinds[np + j]]) for j in range(nr)]
