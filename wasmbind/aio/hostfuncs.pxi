@@ -21,6 +21,7 @@
 import types as _types
 
 cdef object _inspect = None  # imported on first use (it takes a while)
+cdef int _CO_COROUTINE = 0x80  # code flag of `async def` functions
 
 cdef bytes _HOST_RAISED = b"a Python host function raised an exception"
 
@@ -29,6 +30,10 @@ cdef bint _aio_is_coroutine_function(object fn):
     """Whether host functions made of ``fn`` are async: coroutine functions,
     methods and partials of them, and objects with an ``async def __call__``."""
     global _inspect
+    if type(fn) is _types.FunctionType and "_is_coroutine_marker" not in fn.__dict__:
+        return fn.__code__.co_flags & _CO_COROUTINE  # the common cases, without inspect
+    if type(fn) is _types.BuiltinFunctionType:
+        return False
     if _inspect is None:
         import inspect
         _inspect = inspect
