@@ -87,15 +87,43 @@ cdef class Func(_StoreObject):
     def map(self, *arrays, out=None):
         """Apply the function element-wise over arrays, looping in C.
 
-        ``func.map(xs, ys, out=None)``: one argument per parameter, each a
-        C-contiguous buffer (NumPy array, array.array, memoryview...) of the
-        parameter's type (int32/uint32 for i32, int64/uint64 for i64, float32,
-        float64), or a scalar broadcast to every element. Buffers of another
-        dtype are converted with NumPy (a copy). ``out`` is a buffer of the
-        result type (a tuple of them for several results); by default new
-        NumPy arrays (array.array without NumPy). Returns ``out``. Numeric
-        signatures only. A trap stops the loop and raises; elements before it
-        are written.
+        ``func.map(xs, ys, out=None)`` takes one argument per parameter and
+        gives what calling ``func`` on every element would give: the results
+        are equal, and where one of those calls would raise, map raises too.
+        Numeric signatures only (i32, i64, f32, f64).
+
+        Arguments. A scalar (int, float, bool, a NumPy scalar, a 0-d array) is
+        converted once, exactly as a call converts it, and broadcast. Anything
+        else is an array: a buffer (NumPy array, array.array, memoryview...)
+        of the parameter's type (int32 or uint32 for i32, int64 or uint64 for
+        i64, float32, float64) is read in place, at any strides and read-only
+        or not. Other arrays are converted with NumPy (a copy) by NumPy's
+        "same_kind" casting, made as strict as a call: bool and integer arrays
+        convert to any type (bool as 0 and 1; ints for an f32 are rounded to
+        float64 first, as a call rounds); float arrays only to f32/f64 (never
+        to an int, as a call refuses 2.0); complex, string, date and
+        structured arrays raise TypeError, masked arrays too. 8-byte ints for
+        an i32 must all be in a call's range [-2**31, 2**32), else
+        OverflowError naming the first bad index: they are never wrapped.
+        Lists, tuples and object arrays are converted element by element as a
+        call converts. Without NumPy only buffers of the exact type work.
+
+        Shapes broadcast by NumPy's rules (ValueError if they cannot); the
+        results have the broadcast shape, C-contiguous: new NumPy arrays
+        (1-d array.array without NumPy). With no element, nothing is called.
+
+        ``out`` is an array (a tuple of them for several results) of exactly
+        the result's type (int32, int64, float32, float64: signed, native
+        order) and the broadcast shape, writable; it is written in place at
+        any strides, never through a copy, else TypeError or ValueError. An
+        ``out`` may share memory with an input: the result is as with separate
+        arrays (the input is copied first, unless both are the very same
+        elements, as in ``f.map(x, out=x)``). Several ``out`` arrays sharing
+        an element raise ValueError. Returns ``out`` (``None`` without
+        results).
+
+        A trap or an exception in the function stops the loop and raises;
+        the elements before it (in C order) are written; the store stays usable.
         """
         return _map(self, arrays, out)
 
