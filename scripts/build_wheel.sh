@@ -59,7 +59,7 @@ echo "wheel: $WHEEL ($(du -h "$WHEEL" | cut -f1))"
 
 step "sdist contents"
 tar tzf "$SDIST" > "$WORK/sdist.txt"
-for f in setup.py pyproject.toml csrc/wasmbind_capi.h wasmbind/_core.pyx; do
+for f in setup.py pyproject.toml csrc/wasmbind_capi.h csrc/wasmbind_component.h wasmbind/_core.pyx wasmbind/component/values.pxi; do
     grep -q "^[^/]*/$f\$" "$WORK/sdist.txt" || die "sdist lacks $f"
 done
 grep -q '/tests/' "$WORK/sdist.txt" || die "sdist lacks tests/"
@@ -89,7 +89,7 @@ z = zipfile.ZipFile(whl)
 names = z.namelist()
 ext = [n for n in names if n.startswith("wasmbind/_core.") and n.endswith((".so", ".pyd"))]
 lib = [n for n in names if n.startswith(("wasmbind/libwasmtime", "wasmbind.libs/libwasmtime"))]
-bad = [n for n in names if n.endswith((".pyx", ".pxd")) or n == "wasmbind/_core.c"]
+bad = [n for n in names if n.endswith((".pyx", ".pxd", ".pxi")) or n == "wasmbind/_core.c"]
 assert ext, "no compiled extension in the wheel"
 assert lib, "no engine library in the wheel"
 assert "wasmbind/WASMTIME-LICENSE" in names, "no wasmtime license in the wheel"
