@@ -146,4 +146,59 @@ def kitchen_wasm():
 def kitchen_component(engine, kitchen_wasm):
     """The kitchen component compiled once per session (the compile is the
     slow part; later loads deserialize)."""
-    return Component.from_file(engine, kitchen_wasm)
+    compiled = kitchen_wasm.with_suffix(".%s.cwasm" % wasmbind.__version__)
+    try:
+        return Component.deserialize(engine, compiled.read_bytes())
+    except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
+        pass
+    c = Component.from_file(engine, kitchen_wasm)
+    part = compiled.with_suffix(".part%d" % os.getpid())
+    part.write_bytes(c.serialize())
+    os.replace(part, compiled)
+    return c
+
+
+class Blob:
+    """The host side of the kitchen's `blob` resource (a host-defined resource)."""
+    closed = []
+
+    def __init__(self, data):
+        self.data = bytes(data)
+
+    def size(self):
+        return len(self.data)
+
+    def close(self):
+        Blob.closed.append(self.data)
+
+
+def kitchen_host(linker, log=None):
+    """Implements the kitchen's imported `demo:kitchen/host` interface in Python."""
+    host = linker.instance("demo:kitchen/host")
+    host.add_func("log", (log.append if log is not None else (lambda msg: None)))
+    host.add_func("add", lambda a, b: (a + b) & 0xFFFFFFFF)
+    for name in ("echo-point", "echo-shape", "echo-list", "echo-opt", "echo-res"):
+        host.add_func(name, lambda x: x)
+    host.add_func("echo-misc", lambda c, f, t, b: (c, f, t, b))
+
+    def fails(x):
+        if x % 2:
+            raise wasmbind.component.ComponentError("odd: %d" % x)
+        return x // 2
+    host.add_func("fails", fails)
+    host.add_resource("blob", Blob)
+    host.add_func("blob-size", lambda b: b.size())
+    return host
+
+
+@pytest.fixture
+def kitchen(engine, kitchen_component):
+    """(exports of the kitchen's `demo:kitchen/api`, store, log of host `log` calls)."""
+    store = wasmbind.Store(engine)
+    linker = wasmbind.component.Linker(engine)
+    linker.add_wasip2()
+    log = []
+    kitchen_host(linker, log)
+    inst = linker.instantiate(store, kitchen_component)
+    yield inst.exports["demo:kitchen/api"], store, log
+    store.close()

@@ -200,8 +200,9 @@ cdef int _component_failure(Store store, wasmtime_error_t *err) except -1:
         frames = _frames(&trace)
     finally:
         wasmtime_error_delete(err)
-    if message.startswith("wasm trap: "):
-        text = message[len("wasm trap: "):].split("\nwasm backtrace:", 1)[0].strip()
+    at = message.find("wasm trap: ")
+    if at >= 0:
+        text = message[at + len("wasm trap: "):].split("\n", 1)[0].strip()
         for needle, code in _TRAP_TEXTS:
             if needle in text:
                 raise Trap(text, code, frames)

@@ -179,7 +179,6 @@ from inspect import getattr_static as inspect_getattr_static
 def _method_caller(str attr):
     def call(self, *args):
         return getattr(self, attr)(*args)
-    call.__name__ = attr
     return call
 
 
@@ -325,14 +324,14 @@ cdef int _component_link_failure(Store store, wasmtime_error_t *err) except -1:
     cdef int status
     if wasmtime_error_exit_status(err, &status):
         return _raise_call_failure(store, err, NULL)
-    message = _error_message(err)
+    message = _error_message(err) or ""
+    if "wasm trap: " in message or "wasm backtrace" in message:
+        return _component_failure(store, err)
     wasmtime_error_delete(err)
-    if "import" in message or "matching implementation" in message or "type mismatch" in message \
-            or "expected" in message:
-        raise LinkError(message)
-    if "wasm trap" in message or "wasm backtrace" in message:
-        raise Trap(_clean_message(message), None, ())
-    raise WasmError(message)
+    head = message.split("\n", 1)[0].strip()
+    if "Caused by:" in message:
+        head = "%s: %s" % (head, _clean_message(message))
+    raise LinkError(head)
 
 
 # ---- the trampoline of Python host functions ---------------------------------

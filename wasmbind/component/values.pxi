@@ -512,7 +512,7 @@ cdef int _lo_list(WitType t, object v, wasmtime_component_val_t *out, Store stor
         flags = PyBUF_SIMPLE if e._k == WB_CT_U8 else (PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
         try:
             PyObject_GetBuffer(v, &view, flags)
-        except BufferError:
+        except (BufferError, ValueError):   # not contiguous: element by element below
             pass
         else:
             try:
