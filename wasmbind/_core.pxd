@@ -3,6 +3,7 @@ from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport *
 from wasmbind.includes.wasmtime cimport *
 from wasmbind.includes.calls cimport wb_store_state_t
+from wasmbind.includes.component cimport *
 from wasmbind.includes.capture cimport wb_capture_t
 from wasmbind.includes.python cimport vectorcallfunc
 
@@ -32,6 +33,10 @@ cdef class Store:
     cdef object _limits
     cdef wb_capture_t *_stdout
     cdef wb_capture_t *_stderr
+    # the component model's per-store state (host resources lent to guests), or None
+    cdef object _component
+    # whether set_wasi() gave this store a WASI environment
+    cdef bint _wasi_set
     cdef object __weakref__
 
     cdef wasmtime_context_t *_context(self) except NULL
@@ -114,3 +119,112 @@ cdef class Linker:
 
     cdef wasmtime_linker_t *_linker(self) except NULL
     cdef int _check_store(self, Store store) except -1
+
+
+# ---- the component model (wasmbind/component/*.pxi) --------------------------
+
+cdef class Component:
+    cdef wasmtime_component_t *_ptr
+    cdef readonly Engine engine
+    cdef object _type
+    cdef object __weakref__
+
+    cdef wasmtime_component_t *_component(self) except NULL
+    cdef object _read_type(self)
+
+
+cdef class WitResourceType:
+    cdef wasmtime_component_resource_type_t *_ptr
+    cdef public str name
+    cdef bint _host_checked
+    cdef object _host
+
+    @staticmethod
+    cdef WitResourceType _wrap(wasmtime_component_resource_type_t *ptr, str name)
+
+
+cdef class WitType:
+    cdef uint8_t _k             # WB_CT_* kind (or _CT_UNSUPPORTED)
+    cdef str _kind_name         # for unsupported kinds
+    cdef tuple _elems           # element / field / case payload / ok, err types
+    cdef tuple _names           # field, case, flag names
+    cdef tuple _bnames          # the same, UTF-8
+    cdef tuple _snames          # the same, snake_case
+    cdef dict _index            # name (and snake_case alias) -> position
+    cdef object _resource       # WitResourceType of own / borrow
+    cdef bint _unsupported      # some nested type cannot be converted
+    cdef str _str
+
+
+cdef class ComponentFunc(_StoreObject):
+    cdef wasmtime_component_func_t _func
+    cdef str _name
+    cdef object _owner          # the instance, kept alive
+    cdef object _type           # WitFuncType
+    cdef bint _loaded
+    cdef tuple _params          # WitType per parameter
+    cdef tuple _pnames
+    cdef Py_ssize_t _nparams
+    cdef object _result         # WitType or None
+    cdef object _unsupported    # why it cannot be called, or None
+
+    @staticmethod
+    cdef ComponentFunc _wrap(Store store, wasmtime_component_func_t *f, str name, object owner)
+    cdef int _load(self, wasmtime_context_t *ctx) except -1
+    cdef tuple _bind(self, tuple args, dict kwargs)
+    cdef int _arity_error(self, Py_ssize_t given) except -1
+
+
+cdef class ComponentInstance(_StoreObject):
+    cdef wasmtime_component_instance_t _inst
+    cdef readonly Component component
+    cdef readonly object exports
+
+    @staticmethod
+    cdef ComponentInstance _wrap(Store store, Component component, wasmtime_component_instance_t *inst)
+
+
+cdef class ComponentExports:
+    cdef ComponentInstance _inst
+    cdef object _members
+    cdef str _prefix
+    cdef dict _aliases
+    cdef dict _items
+    cdef wasmtime_component_export_index_t *_parent
+
+    @staticmethod
+    cdef ComponentExports _make(ComponentInstance inst, object members, str prefix,
+                                wasmtime_component_export_index_t *parent)
+    cdef object _lookup(self, object name, object missing)
+    cdef str _missing(self, name)
+
+
+cdef class ResourceHandle(_StoreObject):
+    cdef wasmtime_component_resource_any_t *_ptr
+    cdef bint _owned
+    cdef readonly object type
+    cdef str _gone
+
+    @staticmethod
+    cdef ResourceHandle _wrap(Store store, wasmtime_component_resource_any_t *ptr, WitResourceType rtype)
+    cdef int _check(self) except -1
+    cdef int _expire(self, str why)
+
+
+cdef class ComponentLinker:
+    cdef wasmtime_component_linker_t *_ptr
+    cdef readonly Engine engine
+    cdef bint _shadowing
+    cdef bint _wasip2
+    cdef set _defined           # paths of the Python functions defined
+    cdef object __weakref__
+
+    cdef wasmtime_component_linker_t *_linker(self) except NULL
+
+
+cdef class ComponentLinkerInstance:
+    cdef readonly ComponentLinker linker
+    cdef readonly tuple path
+
+    @staticmethod
+    cdef ComponentLinkerInstance _make(ComponentLinker linker, tuple path)

@@ -19,14 +19,15 @@ from cpython.long cimport (PyLong_AsDouble, PyLong_AsLongLongAndOverflow, PyLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.sequence cimport PySequence_Fast_ITEMS
-from cpython.tuple cimport PyTuple_GET_SIZE
+from cpython.sequence cimport PySequence_Fast, PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 from wasmbind.includes.abi cimport WASMBIND_WASMTIME_VERSION, wb_abi_layout
 from wasmbind.includes.calls cimport *
 from wasmbind.includes.capture cimport *
+from wasmbind.includes.component cimport *
 from wasmbind.includes.python cimport *
 from wasmbind.includes.ticker cimport *
 from wasmbind.includes.values cimport *
@@ -68,9 +69,16 @@ include "core/instance.pxi"   # Exports, Instance, import resolution, instantiat
 include "core/linker.pxi"     # Linker
 # ---- WASI preview 1 ---------------------------------------------------------
 include "wasip1/config.pxi"   # WasiConfig and the captured stdout/stderr
-# ---- to come, each in its own folder beside these: component/ (the component
-# model: types, values, linker, instances, resources, WASI p2) and aio/ (async
-# calls: the call future, the poll bridge to asyncio, async host functions).
+# ---- the component model ----------------------------------------------------
+include "component/types.pxi"      # component, instance, function and WIT value types
+include "component/values.pxi"     # Record, Variant, Ok, Err, Some; the per-kind value converters
+include "component/resources.pxi"  # resource handles, host-defined resources, own/borrow values
+include "component/component.pxi"  # telling components from modules, Component
+include "component/instance.pxi"   # component instances, their exports, the component call path
+include "component/linker.pxi"     # the component Linker, its scopes, Python host functions
+include "component/wasip2.pxi"     # WASI preview 2 for components
+# ---- to come, in its own folder beside these: aio/ (async calls: the call
+# future, the poll bridge to asyncio, async host functions).
 
 
 # ---- module initialisation: the C side's hooks into this module -------------
@@ -78,4 +86,7 @@ wb_main_thread = threading.main_thread().ident
 wb_raw_body = <wb_raw_body_t>_host_raw_body
 wb_val_body = <wb_val_body_t>_host_val_body
 wb_epoch_body = <wb_epoch_body_t>_epoch_body
+wb_cfunc_body = <wb_cfunc_body_t>_host_cfunc_body
+wb_cdtor_body = <wb_cdtor_body_t>_host_dtor_body
+_init_converters()
 _enable_func_vectorcall()

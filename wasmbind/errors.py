@@ -15,6 +15,7 @@ __all__ = [
     "TrapCode",
     "Frame",
     "WasiExit",
+    "ComponentError",
     "StoreClosedError",
     "StoreBusyError",
 ]
@@ -118,6 +119,21 @@ class Trap(WasmError):
 
     def __reduce__(self) -> Tuple[Any, ...]:  # keep code and frames across pickling
         return (type(self), (self.message, self.code, self.frames))
+
+
+class ComponentError(WasmError):
+    """A component function returned the error case of its ``result<T, E>``;
+    ``value`` is the error payload (converted like any component value)."""
+
+    def __init__(self, value: Any = None) -> None:
+        super().__init__(value)
+        self.value = value
+
+    def __str__(self) -> str:
+        return "component function returned an error: %r" % (self.value,)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.value,))
 
 
 class WasiExit(WasmError):

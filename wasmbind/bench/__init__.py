@@ -16,6 +16,7 @@ Groups (``--only`` takes a comma-separated list of them):
 ``startup``  compile, deserialize, new Store + Instance
 ``kernels``  mandelbrot, recursive fib, f64 dot product, u32 sum, SIMD kernels
 ``gil``      other Python threads while Wasm runs; parallel stores
+``components`` component-model calls: scalars, strings, lists, records
 
 Methodology: within one run, contestants are timed interleaved (round-robin,
 several rounds) and the best round is kept; every figure is also given as a
@@ -41,7 +42,7 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
-from wasmbind.bench import batch, calls, gil, host, kernel_cases, memory, render, startup
+from wasmbind.bench import batch, calls, components, gil, host, kernel_cases, memory, render, startup
 from wasmbind.bench.contestants import Peers
 from wasmbind.bench.report import Report, progress
 from wasmbind.bench.timing import Settings
@@ -57,6 +58,7 @@ _RUNNERS: Dict[str, Callable[[Report, Peers], None]] = {
     "startup": startup.run,
     "kernels": kernel_cases.run,
     "gil": gil.run,
+    "components": components.run,
 }
 GROUPS = tuple(_RUNNERS)
 

@@ -8,7 +8,19 @@ from wasmbind.types import ExportType, ImportType
 cdef bytes _wasm_bytes(object source):
     """Turns a Module source into a Wasm binary: the one place that tells them
     apart. A str is WAT; bytes-like data is a binary when it has the binary's
-    magic header, else it must be UTF-8 WAT text."""
+    magic header, else it must be UTF-8 WAT text. A component (binary or
+    text) is refused with a CompileError that says so."""
+    return _not_a_component(_wasm_bytes_any(source))
+
+
+cdef bytes _not_a_component(bytes data):
+    if data[:4] == b"\0asm" and data[6:8] == b"\x01\x00":
+        raise CompileError("expected a core WebAssembly module, got a component "
+                           "(use wasmbind.component.Component for components)")
+    return data
+
+
+cdef bytes _wasm_bytes_any(object source):
     if isinstance(source, str):
         return wat2wasm(source)
     try:

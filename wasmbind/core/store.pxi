@@ -234,6 +234,7 @@ cdef class Store:
         wb_capture_decref(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
         self._stderr = (<_CapturePtr>new_err).take() if new_err is not None else NULL
+        self._wasi_set = True
 
     @property
     def wasi_stdout(self):
