@@ -900,27 +900,50 @@ cdef int _init_converters() except -1:
         _LOWER[i] = _lo_unsupported
         _LIFT[i] = _li_unsupported
         _CV_OF[i] = 0
-    _LOWER[WB_CT_BOOL] = _lo_bool;     _LIFT[WB_CT_BOOL] = _li_bool
-    _LOWER[WB_CT_S8] = _lo_s8;         _LIFT[WB_CT_S8] = _li_s8
-    _LOWER[WB_CT_S16] = _lo_s16;       _LIFT[WB_CT_S16] = _li_s16
-    _LOWER[WB_CT_S32] = _lo_s32;       _LIFT[WB_CT_S32] = _li_s32
-    _LOWER[WB_CT_S64] = _lo_s64;       _LIFT[WB_CT_S64] = _li_s64
-    _LOWER[WB_CT_U8] = _lo_u8;         _LIFT[WB_CT_U8] = _li_u8
-    _LOWER[WB_CT_U16] = _lo_u16;       _LIFT[WB_CT_U16] = _li_u16
-    _LOWER[WB_CT_U32] = _lo_u32;       _LIFT[WB_CT_U32] = _li_u32
-    _LOWER[WB_CT_U64] = _lo_u64;       _LIFT[WB_CT_U64] = _li_u64
-    _LOWER[WB_CT_F32] = _lo_f32;       _LIFT[WB_CT_F32] = _li_f32
-    _LOWER[WB_CT_F64] = _lo_f64;       _LIFT[WB_CT_F64] = _li_f64
-    _LOWER[WB_CT_CHAR] = _lo_char;     _LIFT[WB_CT_CHAR] = _li_char
-    _LOWER[WB_CT_STRING] = _lo_string; _LIFT[WB_CT_STRING] = _li_string
-    _LOWER[WB_CT_LIST] = _lo_list;     _LIFT[WB_CT_LIST] = _li_list
-    _LOWER[WB_CT_RECORD] = _lo_record; _LIFT[WB_CT_RECORD] = _li_record
-    _LOWER[WB_CT_TUPLE] = _lo_tuple;   _LIFT[WB_CT_TUPLE] = _li_tuple
-    _LOWER[WB_CT_VARIANT] = _lo_variant; _LIFT[WB_CT_VARIANT] = _li_variant
-    _LOWER[WB_CT_ENUM] = _lo_enum;     _LIFT[WB_CT_ENUM] = _li_enum
-    _LOWER[WB_CT_OPTION] = _lo_option; _LIFT[WB_CT_OPTION] = _li_option
-    _LOWER[WB_CT_RESULT] = _lo_result; _LIFT[WB_CT_RESULT] = _li_result
-    _LOWER[WB_CT_FLAGS] = _lo_flags;   _LIFT[WB_CT_FLAGS] = _li_flags
-    _LOWER[WB_CT_OWN] = _lo_resource;  _LIFT[WB_CT_OWN] = _li_resource
-    _LOWER[WB_CT_BORROW] = _lo_resource; _LIFT[WB_CT_BORROW] = _li_resource
+    _LOWER[WB_CT_BOOL] = _lo_bool
+    _LIFT[WB_CT_BOOL] = _li_bool
+    _LOWER[WB_CT_S8] = _lo_s8
+    _LIFT[WB_CT_S8] = _li_s8
+    _LOWER[WB_CT_S16] = _lo_s16
+    _LIFT[WB_CT_S16] = _li_s16
+    _LOWER[WB_CT_S32] = _lo_s32
+    _LIFT[WB_CT_S32] = _li_s32
+    _LOWER[WB_CT_S64] = _lo_s64
+    _LIFT[WB_CT_S64] = _li_s64
+    _LOWER[WB_CT_U8] = _lo_u8
+    _LIFT[WB_CT_U8] = _li_u8
+    _LOWER[WB_CT_U16] = _lo_u16
+    _LIFT[WB_CT_U16] = _li_u16
+    _LOWER[WB_CT_U32] = _lo_u32
+    _LIFT[WB_CT_U32] = _li_u32
+    _LOWER[WB_CT_U64] = _lo_u64
+    _LIFT[WB_CT_U64] = _li_u64
+    _LOWER[WB_CT_F32] = _lo_f32
+    _LIFT[WB_CT_F32] = _li_f32
+    _LOWER[WB_CT_F64] = _lo_f64
+    _LIFT[WB_CT_F64] = _li_f64
+    _LOWER[WB_CT_CHAR] = _lo_char
+    _LIFT[WB_CT_CHAR] = _li_char
+    _LOWER[WB_CT_STRING] = _lo_string
+    _LIFT[WB_CT_STRING] = _li_string
+    _LOWER[WB_CT_LIST] = _lo_list
+    _LIFT[WB_CT_LIST] = _li_list
+    _LOWER[WB_CT_RECORD] = _lo_record
+    _LIFT[WB_CT_RECORD] = _li_record
+    _LOWER[WB_CT_TUPLE] = _lo_tuple
+    _LIFT[WB_CT_TUPLE] = _li_tuple
+    _LOWER[WB_CT_VARIANT] = _lo_variant
+    _LIFT[WB_CT_VARIANT] = _li_variant
+    _LOWER[WB_CT_ENUM] = _lo_enum
+    _LIFT[WB_CT_ENUM] = _li_enum
+    _LOWER[WB_CT_OPTION] = _lo_option
+    _LIFT[WB_CT_OPTION] = _li_option
+    _LOWER[WB_CT_RESULT] = _lo_result
+    _LIFT[WB_CT_RESULT] = _li_result
+    _LOWER[WB_CT_FLAGS] = _lo_flags
+    _LIFT[WB_CT_FLAGS] = _li_flags
+    _LOWER[WB_CT_OWN] = _lo_resource
+    _LIFT[WB_CT_OWN] = _li_resource
+    _LOWER[WB_CT_BORROW] = _lo_resource
+    _LIFT[WB_CT_BORROW] = _li_resource
     return 0
