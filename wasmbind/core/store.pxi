@@ -273,6 +273,11 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
                                    wasmtime_update_deadline_kind_t *kind) noexcept:
     """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers."""
     cdef Store store = <Store>data
+    # The engine takes this callback out of the store while it runs: a signal
+    # handler calling back into the store would meet none and trap with
+    # INTERRUPT at the first epoch check. Put it back for the handlers; the
+    # engine puts its own back when this returns.
+    wasmtime_store_epoch_deadline_callback(store._store, wb_epoch_entry, <void *>&store._state, NULL)
     try:
         PyErr_CheckSignals()
     except BaseException as exc:
