@@ -10,6 +10,7 @@
 #define WASMBIND_CALLS_H
 
 #include <Python.h>
+#include <stdlib.h>
 
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
@@ -158,6 +159,50 @@ static void wb_decref_finalizer(void *obj) {
     PyGILState_STATE st = PyGILState_Ensure();
     Py_DECREF((PyObject *)obj);
     PyGILState_Release(st);
+}
+
+/* ------------------------------------------------- externref payloads */
+
+/* The host data of an externref wasmbind made: the store it was made in. Its
+ * payload is not here but in that Store's `_refs` dict, under this entry's
+ * address, where Python's GC sees it (a payload that holds its own store is
+ * then an ordinary collectable cycle). The entry lives until the engine's
+ * finalizer; the Store object, and so `state`, outlives every finalizer: the
+ * engine runs them only inside calls into the store, its GC, and store
+ * deletion. */
+typedef struct {
+    wb_store_state_t *state;
+} wb_extref_t;
+
+/* The Cython body, set at module init: moves the payload filed under `entry`
+ * from the store's `_refs` to its `_dead` list (released later, outside the
+ * engine). With the GIL; never runs Python code. */
+typedef void (*wb_extref_release_t)(PyObject *store, void *entry);
+static wb_extref_release_t wb_extref_release;
+
+static wb_extref_t *wb_extref_new(wb_store_state_t *state) {
+    wb_extref_t *e = (wb_extref_t *)malloc(sizeof(wb_extref_t));
+    if (e)
+        e->state = state;
+    return e;
+}
+
+/* The engine dropped the externref. While the store is torn down (the Store
+ * has cleared state->store first) this only frees the entry: no Python, no
+ * GIL, whatever the interpreter's state; the Store releases the payloads
+ * itself after the engine is done. */
+static void wb_extref_finalizer(void *p) {
+    wb_extref_t *e = (wb_extref_t *)p;
+    PyObject *store = e->state->store;
+    if (store != NULL && Py_IsInitialized()) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        wb_extref_release(store, p);
+        PyErr_Restore(type, value, tb);
+        PyGILState_Release(g);
+    }
+    free(e);
 }
 
 #endif /* WASMBIND_CALLS_H */

@@ -22,6 +22,7 @@ from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.sequence cimport PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
 from wasmbind.includes.abi cimport WASMBIND_WASMTIME_VERSION, wb_abi_layout
@@ -92,4 +93,5 @@ wb_main_thread = threading.main_thread().ident
 wb_raw_body = <wb_raw_body_t>_host_raw_body
 wb_val_body = <wb_val_body_t>_host_val_body
 wb_epoch_body = <wb_epoch_body_t>_epoch_body
+wb_extref_release = <wb_extref_release_t>_extref_release
 _enable_func_vectorcall()

@@ -86,14 +86,27 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
     the caller unroots ``out`` (``_unroot_vals``) once the engine has it. On
     error ``out.kind`` is never a rooted kind, so unrooting it is harmless."""
     cdef Func f
+    cdef wb_extref_t *entry
     out.kind = kind
     if kind == WB_EXTERNREF:
         memset(&out.of, 0, sizeof(out.of))
         if v is None:
             return 0
-        Py_INCREF(v)
-        if not wasmtime_externref_new(ctx, <void *>v, wb_decref_finalizer, &out.of.externref):
-            # the engine did not take the reference; leaking beats a double free
+        entry = wb_extref_new(&store._state)
+        if entry == NULL:
+            out.kind = WB_I32
+            raise MemoryError("could not allocate an externref")
+        # filed before the engine sees the entry: its finalizer (which the
+        # engine may run even when it fails to make the externref) finds it
+        try:
+            store._refs[<size_t>entry] = v
+        except BaseException:
+            out.kind = WB_I32
+            free(entry)
+            raise
+        if not wasmtime_externref_new(ctx, <void *>entry, wb_extref_finalizer, &out.of.externref):
+            # the entry stays filed (until the store closes) unless the
+            # finalizer ran: never freed twice
             out.kind = WB_I32
             raise MemoryError("the engine could not allocate an externref")
         return 0
@@ -104,8 +117,7 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
         if not isinstance(v, Func):
             raise TypeError("expected a Func or None for funcref, got %s" % type(v).__name__)
         f = <Func>v
-        if f.store is not store:
-            raise ValueError("the Func belongs to a different Store")
+        _check_owner(f, store)
         out.of.funcref = f._func
         return 0
     return _to_raw(kind, v, <wasmtime_val_raw_t *>&out.of)
@@ -117,12 +129,40 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
         if val.of.externref.store_id == 0:
             return None
         data = wasmtime_externref_data(ctx, &val.of.externref)
-        return None if data == NULL else <object>data
+        if data == NULL:
+            return None  # an externref the engine made (extern.convert_any)
+        v = store._refs.get(<size_t>data, _MISSING)
+        if v is _MISSING:
+            raise WasmError("the Store no longer holds this externref's payload")
+        return v
     if val.kind == WB_FUNCREF:
         if val.of.funcref.store_id == 0:
             return None
         return Func._wrap(store, &val.of.funcref, None)
     return wb_raw_to_object(val.kind, <wasmtime_val_raw_t *>&val.of)
+
+
+cdef void _extref_release(PyObject *store, void *entry) noexcept:
+    """The engine dropped an externref (a GC inside a call or Store.gc): its
+    payload moves to the store's _dead list. It is not released here: that
+    could run its __del__ inside the engine, which must not be re-entered."""
+    cdef Store s = <Store>store
+    try:
+        key = <size_t>entry
+        v = s._refs.get(key, _MISSING)
+        if v is not _MISSING:
+            s._dead.append(v)
+            del s._refs[key]
+    except BaseException:
+        pass  # out of memory: the payload stays filed until the store closes
+
+
+cdef inline int _release_dead(Store store) except -1:
+    """Releases the payloads of externrefs the engine dropped. Only where
+    Python code may run anyway (their __del__ does), outside the engine."""
+    if store._dead:
+        store._dead.clear()
+    return 0
 
 
 cdef inline void _unroot_vals(wasmtime_val_t *vals, Py_ssize_t n) noexcept:
