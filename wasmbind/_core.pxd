@@ -119,7 +119,13 @@ cdef class Linker:
     cdef wasmtime_linker_t *_ptr
     cdef readonly Engine engine
     cdef bint _shadowing
+    # (module, name) -> weak reference to the Store whose item is defined
+    # there, or _MIXED when it may be one of several
+    cdef dict _owners
     cdef object __weakref__
 
     cdef wasmtime_linker_t *_linker(self) except NULL
     cdef int _check_store(self, Store store) except -1
+    cdef int _check_module(self, Module module) except -1
+    cdef int _check_owners(self, Store store, object keys) except -1
+    cdef int _set_owners(self, Store store, object keys, bint replace) except -1

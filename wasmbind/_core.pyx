@@ -37,6 +37,7 @@ import os as _os
 import re as _re
 import sys as _sys
 import threading
+import weakref as _weakref
 from collections.abc import Mapping as _Mapping
 
 from wasmbind import config as _config_module
@@ -63,6 +64,7 @@ cdef enum:
     MAP_MAX = 64      # parameters plus results of a function Func.map can loop over
 
 _MISSING = object()   # "no such item", for lookups where None is a valid default
+_MIXED = object()     # a Linker name whose item may belong to any of several stores
 
 
 # ---- core WebAssembly -------------------------------------------------------
