@@ -16,3 +16,21 @@ def python_env(**extra):
     env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+#: Code for a child process (``run_py``) defining ``failing(actions, exc_type,
+#: text)``: the indices of the callables in ``actions`` that do not raise
+#: ``exc_type`` with ``text`` in its message (``[]`` when all do).
+FAILING = '''
+def failing(actions, exc_type, text=""):
+    bad = []
+    for i, action in enumerate(actions):
+        try:
+            action()
+        except exc_type as exc:
+            if text not in str(exc):
+                bad.append((i, str(exc)))
+        else:
+            bad.append(i)
+    return bad
+'''
