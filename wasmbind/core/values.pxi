@@ -92,23 +92,20 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
         memset(&out.of, 0, sizeof(out.of))
         if v is None:
             return 0
+        out.kind = WB_I32  # nothing to unroot until the engine made it
         entry = wb_extref_new(&store._state)
-        if entry == NULL:
-            out.kind = WB_I32
-            raise MemoryError("could not allocate an externref")
         # filed before the engine sees the entry: its finalizer (which the
         # engine may run even when it fails to make the externref) finds it
         try:
-            store._refs[<size_t>entry] = v
+            store._refs[<object>entry.key] = v
         except BaseException:
-            out.kind = WB_I32
-            free(entry)
+            wb_extref_free(entry)
             raise
         if not wasmtime_externref_new(ctx, <void *>entry, wb_extref_finalizer, &out.of.externref):
             # the entry stays filed (until the store closes) unless the
             # finalizer ran: never freed twice
-            out.kind = WB_I32
             raise MemoryError("the engine could not allocate an externref")
+        out.kind = WB_EXTERNREF
         return 0
     if kind == WB_FUNCREF:
         memset(&out.of, 0, sizeof(out.of))
@@ -131,7 +128,7 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
         data = wasmtime_externref_data(ctx, &val.of.externref)
         if data == NULL:
             return None  # an externref the engine made (extern.convert_any)
-        v = store._refs.get(<size_t>data, _MISSING)
+        v = store._refs.get(<object>(<wb_extref_t *>data).key, _MISSING)
         if v is _MISSING:
             raise WasmError("the Store no longer holds this externref's payload")
         return v
@@ -142,17 +139,16 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
     return wb_raw_to_object(val.kind, <wasmtime_val_raw_t *>&val.of)
 
 
-cdef void _extref_release(PyObject *store, void *entry) noexcept:
+cdef void _extref_release(PyObject *store, PyObject *key) noexcept:
     """The engine dropped an externref (a GC inside a call or Store.gc): its
     payload moves to the store's _dead list. It is not released here: that
     could run its __del__ inside the engine, which must not be re-entered."""
     cdef Store s = <Store>store
     try:
-        key = <size_t>entry
-        v = s._refs.get(key, _MISSING)
+        v = s._refs.get(<object>key, _MISSING)
         if v is not _MISSING:
             s._dead.append(v)
-            del s._refs[key]
+            del s._refs[<object>key]
     except BaseException:
         pass  # out of memory: the payload stays filed until the store closes
 

@@ -40,7 +40,9 @@ cdef extern from "wasmbind_calls.h" nogil:
     # externref payloads: the engine's host data and its finalizer
     ctypedef struct wb_extref_t:
         wb_store_state_t *state
-    ctypedef void (*wb_extref_release_t)(PyObject *store, void *entry)
+        PyObject *key
+    ctypedef void (*wb_extref_release_t)(PyObject *store, PyObject *key)
     wb_extref_release_t wb_extref_release
-    wb_extref_t *wb_extref_new(wb_store_state_t *state)
+    wb_extref_t *wb_extref_new(wb_store_state_t *state) except NULL
+    void wb_extref_free(wb_extref_t *e)
     void wb_extref_finalizer(void *p)
