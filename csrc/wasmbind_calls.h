@@ -10,6 +10,7 @@
 #define WASMBIND_CALLS_H
 
 #include <Python.h>
+#include <stdlib.h>
 
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
@@ -158,6 +159,73 @@ static void wb_decref_finalizer(void *obj) {
     PyGILState_STATE st = PyGILState_Ensure();
     Py_DECREF((PyObject *)obj);
     PyGILState_Release(st);
+}
+
+/* ------------------------------------------------- externref payloads */
+
+/* The host data of an externref wasmbind made: the store it was made in, and
+ * the key (an int, made once) under which the payload is filed in that
+ * Store's `_refs` dict. The payload itself is not here but there, where
+ * Python's GC sees it (a payload that holds its own store is then an
+ * ordinary collectable cycle); an int key holds nothing the GC must see.
+ * The entry lives until the engine's finalizer; the Store object, and so
+ * `state`, outlives every finalizer: the engine runs them only inside calls
+ * into the store, its GC, and store deletion. */
+typedef struct {
+    wb_store_state_t *state;
+    PyObject *key;
+} wb_extref_t;
+
+/* The Cython body, set at module init: moves the payload filed under `key`
+ * from the store's `_refs` to its `_dead` list (released later, outside the
+ * engine). With the GIL; never runs Python code. */
+typedef void (*wb_extref_release_t)(PyObject *store, PyObject *key);
+static wb_extref_release_t wb_extref_release;
+
+/* With the GIL. NULL (with MemoryError set) when out of memory. */
+static wb_extref_t *wb_extref_new(wb_store_state_t *state) {
+    wb_extref_t *e = (wb_extref_t *)malloc(sizeof(wb_extref_t));
+    if (e == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    e->state = state;
+    e->key = PyLong_FromVoidPtr(e);
+    if (e->key == NULL) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* With the GIL: an entry the engine never took. */
+static void wb_extref_free(wb_extref_t *e) {
+    Py_DECREF(e->key);
+    free(e);
+}
+
+/* The engine dropped the externref. While the store is torn down (the Store
+ * has cleared state->store first, in close() or its dealloc, both with the
+ * GIL) this only frees the entry and its int key: no Python code runs, and
+ * the Store releases the payloads itself after the engine is done. After
+ * the interpreter's end the key is left alone. */
+static void wb_extref_finalizer(void *p) {
+    wb_extref_t *e = (wb_extref_t *)p;
+    PyObject *store = e->state->store;
+    if (Py_IsInitialized()) {
+        if (store != NULL) {
+            PyGILState_STATE g = PyGILState_Ensure();
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            wb_extref_release(store, e->key);
+            PyErr_Restore(type, value, tb);
+            Py_DECREF(e->key);
+            PyGILState_Release(g);
+        } else if (PyGILState_Check()) {
+            Py_DECREF(e->key);
+        }
+    }
+    free(e);
 }
 
 #endif /* WASMBIND_CALLS_H */

@@ -89,3 +89,21 @@ def wasi_prog(name):
     if not have_wasi_toolchain():
         pytest.skip("no WASI toolchain: %s" % wasi_toolchain_problem())
     return build_wasi(name)
+
+
+#: Code for a child process (``run_py``) defining ``failing(actions, exc_type,
+#: text)``: the indices of the callables in ``actions`` that do not raise
+#: ``exc_type`` with ``text`` in its message (``[]`` when all do).
+FAILING = '''
+def failing(actions, exc_type, text=""):
+    bad = []
+    for i, action in enumerate(actions):
+        try:
+            action()
+        except exc_type as exc:
+            if text not in str(exc):
+                bad.append((i, str(exc)))
+        else:
+            bad.append(i)
+    return bad
+'''

@@ -219,3 +219,51 @@ def test_sandbox_paths_turn_epochs_on():
 
 
 SPIN_WAT = '(module (func (export "loop") (loop (br 0))))'
+
+
+SIGNAL_REENTRY = """
+import os, signal, threading
+import wasmbind
+wat = '''(module (func (export "loop") (loop (br 0)))
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "spin") (param i64) (result i64) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (local.get $acc) (local.get 0)))
+      (local.set 0 (i64.sub (local.get 0) (i64.const 1)))
+      (br_if $l (i64.ne (local.get 0) (i64.const 0))))
+    local.get $acc))'''
+engine = wasmbind.Engine(wasmbind.Config.sandbox())
+store = wasmbind.Store(engine, release_gil=RELEASE)
+ex = wasmbind.Instance(store, wasmbind.Module(engine, wat)).exports
+store.set_timeout(20)   # never hang, whatever happens
+seen = []
+def handler(signum, frame):
+    # calls back into the store its signal interrupted, for longer than an
+    # epoch tick, then raises what the user wants the call to raise
+    seen.append(ex.add(2, 3))
+    seen.append(ex.spin(50_000_000))
+    raise KeyboardInterrupt("from the handler")
+signal.signal(signal.SIGUSR1, handler)
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+try:
+    ex.loop()
+    print("RESULT no-interrupt")
+except KeyboardInterrupt as exc:
+    print("RESULT KeyboardInterrupt", exc, seen)
+except BaseException as exc:
+    print("RESULT other", type(exc).__name__, exc, seen)
+store.set_timeout(None)
+print("AFTER", ex.add(1, 1))
+"""
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_signal_handler_calling_back_into_the_interrupted_store(release_gil):
+    # the engine takes the epoch callback out of the store while it runs: the
+    # handler's calls met none and trapped with INTERRUPT
+    p = run_py(SIGNAL_REENTRY.replace("RELEASE", str(release_gil)))
+    assert p.returncode == 0, p.stderr
+    result = [line for line in p.stdout.splitlines() if line.startswith("RESULT")]
+    expected = "RESULT KeyboardInterrupt from the handler [5, %d]" % (50_000_000 * 50_000_001 // 2)
+    assert result == [expected], p.stdout + p.stderr
+    assert "AFTER 2" in p.stdout

@@ -7,7 +7,7 @@ import pytest
 import wasmbind
 from wasmbind import Func, FuncType, ValType
 
-from support import run_py
+from support import FAILING, assert_clean, run_py
 
 WAT = """(module
   (func (export "id32") (param i32) (result i32) local.get 0)
@@ -263,3 +263,68 @@ def test_v128_values():
     print("ok")
     """)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+# ---- once-only construction; conversions that run Python code ---------------
+
+
+def test_uninitialized_func_raises():
+    # Func.__new__ without __init__: every way in raises (it used to segfault)
+    proc = run_py(FAILING + """
+from wasmbind import *
+s = Store()
+f = Func.__new__(Func)
+inst = Instance(s, Module(None, '(module (func (export "fr") (param funcref) (result funcref) local.get 0)'
+                                ' (table (export "t") 1 funcref))'))
+actions = [lambda: f(), lambda: f(*()), lambda: Func.__call__(f), lambda: f(1, 2),
+           lambda: f.map([1.0]), lambda: f.type, lambda: inst.exports.fr(f),
+           lambda: inst.exports.t.__setitem__(0, f), lambda: Global(s, GlobalType("funcref", True), f),
+           lambda: Linker(s).define(s, "m", "f", f)]
+assert "uninitialized" in repr(f) and f.name is None
+print(len(actions), failing(actions, WasmError, "not initialized"))
+""")
+    assert_clean(proc, "10 []")
+
+
+def test_func_constructed_once(store):
+    f = Func(store, FuncType([], ["i32"]), lambda: 1)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        f.__init__(wasmbind.Store(store.engine), FuncType(["i64"], []), lambda x: None)
+    assert f() == 1 and f.type == FuncType([], ["i32"])
+    failed = Func.__new__(Func)
+    with pytest.raises(TypeError):
+        failed.__init__(store, FuncType([], []), 42)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        failed.__init__(store, FuncType([], []), lambda: None)
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        failed()
+
+
+def test_argument_conversion_closing_the_store():
+    # __index__ runs Python code between the store check and the call: closing
+    # the store there must not let the call use the freed store
+    proc = run_py("""
+    from wasmbind import *
+    s = Store()
+    inst = Instance(s, Module(None, '(module (func (export "id") (param i32) (result i32) local.get 0)'
+                                    ' (func (export "mixed") (param i32 externref) (result externref) local.get 1))'))
+    id_, mixed = inst.exports.id, inst.exports.mixed
+    class Closes:
+        def __index__(self):
+            try:
+                s.close()
+                print("closed")
+            except WasmError as exc:
+                print("refused")
+            return 7
+    # the reference-type path holds the store while converting: close is refused
+    o = object()
+    assert mixed(Closes(), o) is o
+    # the raw path checks the store again after converting
+    try:
+        id_(Closes())
+    except StoreClosedError:
+        print("raised")
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["refused", "closed", "raised"]

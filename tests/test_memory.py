@@ -307,3 +307,79 @@ def test_huge_memory_request_fails_cleanly():
     """, timeout=60)
     assert_clean(proc)
     assert proc.stdout.split()[-1] == "refused"
+
+
+# ---- once-only construction, uninitialized memories, views torn down by the GC
+
+
+def test_memory_constructed_once_under_a_view():
+    # re-running __init__ moved the memory to another store under a live view:
+    # the view then outlived the store it pointed into
+    from support import assert_clean, run_py
+    proc = run_py("""
+    from wasmbind import *
+    a, b = Store(), Store()
+    m = Memory(a, MemoryType(1))
+    view = memoryview(m)
+    try:
+        Memory.__init__(m, b, MemoryType(2))
+    except WasmError as exc:
+        assert "already initialized" in str(exc)
+        print("refused")
+    assert m.store is a and m.size == 1
+    b.close()
+    view[0] = 5
+    assert m[0] == 5
+    try:
+        a.close()
+    except BufferError:
+        print("view alive")
+    view.release()
+    a.close()
+    print(a.closed)
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["refused", "view", "alive", "True"]
+
+
+def test_failed_memory_init_is_final(store):
+    m = Memory.__new__(Memory)
+    with pytest.raises((TypeError, ValueError)):
+        m.__init__(store, "not a type")
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        m.__init__(store, MemoryType(1))
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        len(m)
+
+
+@pytest.mark.parametrize("action", [
+    len, memoryview, lambda m: m.size, lambda m: m.data_len, lambda m: m.data_ptr, lambda m: m.type,
+    lambda m: m.grow(1), lambda m: m.read(0, 1), lambda m: m.write(0, b"x"), lambda m: m[0],
+    lambda m: m[0:1], lambda m: m.__setitem__(0, 1)])
+def test_uninitialized_memory_raises(action):
+    m = Memory.__new__(Memory)
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        action(m)
+    assert "uninitialized" in repr(m)
+
+
+def test_view_in_a_garbage_cycle_with_its_store():
+    # store -> externref payload -> view -> memory -> store: the GC tears the
+    # cycle down and releases the view; the release needs the memory's store
+    from support import assert_clean, run_py
+    proc = run_py("""
+    import gc, weakref
+    from wasmbind import *
+    e = Engine()
+    refs = []
+    for i in range(50):
+        s = Store(e)
+        m = Memory(s, MemoryType(1))
+        g = Global(s, GlobalType("externref", True), None)
+        g.value = [memoryview(m), m, s]
+        refs.append(weakref.ref(s))
+        del s, m, g
+    gc.collect()
+    print(sum(r() is not None for r in refs))
+    """)
+    assert_clean(proc, "0")

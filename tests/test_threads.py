@@ -245,3 +245,75 @@ def test_gil_handed_off_during_long_call(sandbox_engine):
         stop.set()
         t.join(5)
     assert during >= 5
+
+
+# ---- the store's state, not only its calls, belongs to the calling thread ----
+
+_WRITER = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "env" "h" (func $h))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello\\n")
+  (func (export "run")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    call $h
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"""
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_store_state_refused_to_another_thread_during_a_call(release_gil):
+    import wasmbind
+    from wasmbind import Config, Linker, WasiConfig
+
+    engine = Engine(Config(consume_fuel=True))
+    s = Store(engine, release_gil=release_gil)
+    s.set_fuel(10**9)
+    s.set_wasi(WasiConfig(capture_stdout=True, capture_stderr=True))
+    entered, leave = threading.Event(), threading.Event()
+    callers = []
+
+    def h(caller):
+        callers.append(caller)
+        entered.set()
+        assert leave.wait(10)
+
+    linker = Linker(engine)
+    linker.define_wasi()
+    linker.define_func("env", "h", FuncType([], []), h, access_caller=True)
+    inst = linker.instantiate(s, Module(engine, _WRITER))
+    mem = inst.exports.memory
+    t, out = _run_in_thread(inst.exports.run)
+    refused = []
+    try:
+        assert entered.wait(10)
+        actions = {
+            "wasi_stdout": lambda: s.wasi_stdout, "wasi_stderr": lambda: s.wasi_stderr,
+            "wasi_output_truncated": lambda: s.wasi_output_truncated,
+            "fuel": lambda: s.fuel, "set_fuel": lambda: s.set_fuel(5), "timeout": lambda: s.timeout,
+            "set_timeout": lambda: s.set_timeout(5), "deadline": lambda: s.deadline(5).__enter__(),
+            "limits": lambda: s.limits, "set_limits": lambda: s.set_limits(memory_size=1 << 20),
+            "set_wasi": lambda: s.set_wasi(WasiConfig()), "gc": s.gc, "close": s.close,
+            "enter": s.__enter__, "release_gil": lambda: s.release_gil,
+            "set_release_gil": lambda: setattr(s, "release_gil", not release_gil),
+            "caller": lambda: callers[0]["memory"], "memory": lambda: mem.size,
+            "linker.get": lambda: linker.get(s, "env", "h"), "linker.instantiate":
+            lambda: linker.instantiate(s, Module(engine, "(module)")),
+        }
+        for name, action in actions.items():
+            try:
+                action()
+            except StoreBusyError:
+                refused.append(name)
+        # reprs never raise
+        assert "busy" in repr(mem) and isinstance(repr(s), str)
+    finally:
+        leave.set()
+        t.join(10)
+    assert out == {"value": None}
+    assert refused == list(actions)
+    # nothing was changed by the refused calls
+    assert s.wasi_stdout == b"hello\nhello\n" and s.limits is None and s.timeout is None
+    assert s.release_gil is release_gil and not s.closed
+    assert isinstance(wasmbind.StoreBusyError(), RuntimeError)

@@ -31,6 +31,11 @@ cdef class Store:
     cdef Py_ssize_t _buffer_views
     cdef list _hostfuncs
     cdef object _limits
+    # externref payloads the engine holds, by entry address (see
+    # csrc/wasmbind_calls.h), and those it dropped, released at the next
+    # point where Python code may run
+    cdef dict _refs
+    cdef list _dead
     cdef wb_capture_t *_stdout
     cdef wb_capture_t *_stderr
     # the component model's per-store state (host resources lent to guests), or None
@@ -40,6 +45,7 @@ cdef class Store:
     cdef object __weakref__
 
     cdef wasmtime_context_t *_context(self) except NULL
+    cdef int _check_thread(self) except -1
 
 
 cdef class Module:
@@ -58,11 +64,14 @@ cdef class Module:
 # Everything that lives in a store (h5py's ObjectID, uvloop's UVHandle): holds
 # the store alive and reaches the engine context only through _context(),
 # which raises for an object never initialised, a closed store, or a store
-# running a call in another thread.
+# running a call in another thread. Bound once: _claim() at the start of
+# __init__ refuses a second construction; the store is set only on success.
 cdef class _StoreObject:
     cdef readonly Store store
+    cdef bint _claimed
 
     cdef wasmtime_context_t *_context(self) except NULL
+    cdef int _claim(self) except -1
 
 
 cdef class Func(_StoreObject):
@@ -84,7 +93,7 @@ cdef class Func(_StoreObject):
     cdef str _label(self)
     cdef int _arity_error(self, Py_ssize_t given) except -1
     cdef int _arg_error(self, Py_ssize_t i, object exc) except -1
-    cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args)
+    cdef object _call_vals(self, tuple args)
 
 
 cdef class Memory(_StoreObject):
@@ -115,10 +124,16 @@ cdef class Linker:
     cdef wasmtime_linker_t *_ptr
     cdef readonly Engine engine
     cdef bint _shadowing
+    # (module, name) -> weak reference to the Store whose item is defined
+    # there, or _MIXED when it may be one of several
+    cdef dict _owners
     cdef object __weakref__
 
     cdef wasmtime_linker_t *_linker(self) except NULL
     cdef int _check_store(self, Store store) except -1
+    cdef int _check_module(self, Module module) except -1
+    cdef int _check_owners(self, Store store, object keys) except -1
+    cdef int _set_owners(self, Store store, object keys, bint replace) except -1
 
 
 # ---- the component model (wasmbind/component/*.pxi) --------------------------

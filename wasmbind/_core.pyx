@@ -49,6 +49,7 @@ cdef enum:
     MAP_MAX = 64      # parameters plus results of a function Func.map can loop over
 
 _MISSING = object()   # "no such item", for lookups where None is a valid default
+_MIXED = object()     # a Linker name whose item may belong to any of several stores
 
 
 # ---- core WebAssembly -------------------------------------------------------
@@ -89,4 +90,5 @@ wb_epoch_body = <wb_epoch_body_t>_epoch_body
 wb_cfunc_body = <wb_cfunc_body_t>_host_cfunc_body
 wb_cdtor_body = <wb_cdtor_body_t>_host_dtor_body
 _init_converters()
+wb_extref_release = <wb_extref_release_t>_extref_release
 _enable_func_vectorcall()

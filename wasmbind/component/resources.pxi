@@ -3,10 +3,9 @@
 # Linker.add_resource, the per-store table of host objects lent to guests, and
 # the converters of own<R> / borrow<R> values.
 
+import itertools as _itertools
 from wasmbind.errors import WasmError
 
-
-import itertools as _itertools
 
 _HOST_TYPE_IDS = _itertools.count(1)
 

@@ -96,6 +96,9 @@ cdef class Engine:
         elif not isinstance(config, Config):
             raise TypeError("config must be a wasmbind.Config, got %s" % type(config).__name__)
         c = _build_config(config)
+        if self._ptr != NULL:  # initialized meanwhile, by code run to validate the config
+            wasm_config_delete(c)
+            raise WasmError("Engine is already initialized")
         self._ptr = wasm_engine_new_with_config(c)
         if self._ptr == NULL:
             raise WasmError("the engine could not be created")

@@ -1,8 +1,5 @@
 # Functions: Func, its signature, and the call path into Wasm.
 
-from wasmbind.errors import WasmError
-
-
 @cython.final
 cdef class Func(_StoreObject):
     """A WebAssembly function: an export, or a Python callable made callable from Wasm.
@@ -15,19 +12,23 @@ cdef class Func(_StoreObject):
     """
 
     def __init__(self, Store store not None, functype, fn, *, bint access_caller=False):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
-        cdef wasm_functype_t *ft = _functype_new(functype)
-        if self.store is not None:
+        cdef wasmtime_context_t *ctx
+        cdef _HostFunc hf
+        cdef wasm_functype_t *ft
+        self._claim()
+        store._context()
+        hf = _HostFunc._wrap(fn, functype, access_caller)
+        ft = _functype_new(functype)
+        try:
+            ctx = store._context()  # the lines above ran Python code
+            # The store owns the environment: it is released when the store is.
+            store._hostfuncs.append(hf)
+            if hf.has_refs:
+                wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
+            else:
+                wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)
+        finally:
             wasm_functype_delete(ft)
-            raise WasmError("Func is already initialized")
-        # The store owns the environment: it is released when the store is.
-        store._hostfuncs.append(hf)
-        if hf.has_refs:
-            wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
-        else:
-            wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)
-        wasm_functype_delete(ft)
         self.store = store
         self._type = functype
         self._name = getattr(fn, "__name__", None)
@@ -38,7 +39,7 @@ cdef class Func(_StoreObject):
     @staticmethod
     cdef Func _wrap(Store store, wasmtime_func_t *func, object name):
         cdef Func self = Func.__new__(Func)
-        self.store = store
+        _bind(self, store)
         self._func = func[0]
         self._name = name
         return self
@@ -125,41 +126,53 @@ cdef class Func(_StoreObject):
         A trap or an exception in the function stops the loop and raises;
         the elements before it (in C order) are written; the store stays usable.
         """
+        self._context()
         return _map(self, arrays, out)
 
-    cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args):
+    cdef object _call_vals(self, tuple args):
         """The call path for signatures with reference types (rooting needed)."""
         cdef Store store = self.store
         cdef Py_ssize_t np = self._nparams, nr = self._nresults, i
-        cdef wasmtime_val_t *vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
+        cdef wasmtime_context_t *ctx = store._context()
+        cdef wasmtime_val_t *vals
         cdef wasmtime_error_t *err
         cdef wasm_trap_t *trap = NULL
         cdef bint ok = False
-        if vals == NULL:
-            raise MemoryError()
-        memset(vals, 0, (np + nr + 1) * sizeof(wasmtime_val_t))
+        # The store is held as in a call from here to the last result: the
+        # conversions run Python code (__index__, a GC's __del__) that could
+        # otherwise close it, or let another thread into it, between the
+        # engine operations that use this context.
+        wb_state_enter(&store._state)
         try:
-            for i in range(np):
-                try:
-                    _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
-                except (TypeError, OverflowError, ValueError) as exc:
-                    self._arg_error(i, exc)
-            wb_state_enter(&store._state)
-            if store._state.release_gil:
-                with nogil:
+            vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
+            if vals == NULL:
+                raise MemoryError()
+            memset(vals, 0, (np + nr + 1) * sizeof(wasmtime_val_t))
+            try:
+                for i in range(np):
+                    try:
+                        _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
+                    except (TypeError, OverflowError, ValueError) as exc:
+                        self._arg_error(i, exc)
+                wb_state_enter(&store._state)
+                if store._state.release_gil:
+                    with nogil:
+                        err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
+                else:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
-            else:
-                err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
-            wb_state_leave(&store._state)
-            if err != NULL or trap != NULL:
-                _raise_call_failure(store, err, trap)
-            ok = True
-            results = tuple([_from_val(store, ctx, &vals[np + i]) for i in range(nr)])
+                wb_state_leave(&store._state)
+                if err != NULL or trap != NULL:
+                    _raise_call_failure(store, err, trap)
+                ok = True
+                results = tuple([_from_val(store, ctx, &vals[np + i]) for i in range(nr)])
+            finally:
+                _unroot_vals(vals, np)
+                if ok:
+                    _unroot_vals(vals + np, nr)
+                PyMem_Free(vals)
         finally:
-            _unroot_vals(vals, np)
-            if ok:
-                _unroot_vals(vals + np, nr)
-            PyMem_Free(vals)
+            wb_state_leave(&store._state)
+        _release_dead(store)
         if nr == 0:
             return None
         if nr == 1:
@@ -167,9 +180,11 @@ cdef class Func(_StoreObject):
         return results
 
     def __repr__(self):
-        if self._type is None and self.store._ctx != NULL and not self.store._state.depth:
+        if self._type is None and _unusable(self) is None and not self.store._state.depth:
             self._load_sig(self.store._ctx)
         sig = self._type.signature() if self._type is not None else "(?)"
+        if self.store is None:
+            return "<wasmbind.Func (uninitialized)>"
         return "<wasmbind.Func %s%s>" % (self._name or "", sig)
 
 
@@ -186,6 +201,10 @@ cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) e
         _to_raw(f._kinds[i], v, out)
     except (TypeError, OverflowError, ValueError) as exc:
         f._arg_error(i, exc)
+    # The conversion ran Python code (__index__, __float__): it may have
+    # closed the store or let another thread into it. The store cannot be
+    # opened again, so the caller's context is still right if this passes.
+    f.store._context()
     return 0
 
 
@@ -197,18 +216,22 @@ cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, Py
 
 cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
     cdef Store store = self.store
-    cdef wasmtime_context_t *ctx = store._ctx
+    cdef wasmtime_context_t *ctx
     cdef wasmtime_val_raw_t small[SMALL]
     cdef wasmtime_val_raw_t *raw
     cdef Py_ssize_t n
+    if store is None:  # made with Func.__new__ (a pointer compare): raises
+        self._context()
+    ctx = store._ctx
     if ctx == NULL or store._state.depth:
         ctx = store._context()
     if not self._sig_loaded:
         self._load_sig(ctx)
+        ctx = store._context()  # loading ran Python code
     if nargs != self._nparams:
         self._arity_error(nargs)
     if self._has_refs:
-        return self._call_vals(ctx, tuple([<object>args[i] for i in range(nargs)]))
+        return self._call_vals(tuple([<object>args[i] for i in range(nargs)]))
     n = self._nparams if self._nparams > self._nresults else self._nresults
     if n <= SMALL:
         return _invoke_raw(self, store, ctx, args, nargs, small, n)

@@ -5,7 +5,10 @@ from wasmbind.errors import WasmError
 from wasmbind.types import FuncType
 
 
+# auto_pickle(False): the generated pickling read ``kinds`` as a C string and
+# its __setstate__ could point it anywhere.
 @cython.final
+@cython.auto_pickle(False)
 cdef class _HostFunc:
     """What a host function's trampoline needs: the callable and its signature."""
     cdef object fn
@@ -110,6 +113,7 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
     cdef object outs
     cdef size_t i
     try:
+        _release_dead(store)  # a host call is a point where Python code runs anyway
         pyargs = [_from_val(store, ctx, <wasmtime_val_t *>&args[i]) for i in range(nargs)]
         if hf.access_caller:
             c = Caller._wrap(store, caller)
@@ -157,6 +161,7 @@ cdef class Caller:
         if not isinstance(name, str):
             raise TypeError("export names are str, not %s" % type(name).__name__)
         b = (<str>name).encode("utf-8")
+        self.store._check_thread()  # a Caller handed to another thread
         if not wasmtime_caller_export_get(self._ptr, <const char *>b, len(b), &item):
             return default
         return _wrap_extern(self.store, &item, name)
@@ -182,7 +187,7 @@ cdef class Caller:
 cdef class _CallerExports:
     cdef Caller caller
 
-    def __cinit__(self, Caller caller):
+    def __cinit__(self, Caller caller not None):
         self.caller = caller
 
     def __getitem__(self, name):

@@ -16,6 +16,9 @@
 # - the loop runs over the broadcast shape in C order, dimensions merged where
 #   every operand allows it, so contiguous arrays are one flat loop.
 
+import sys as _sys
+
+
 from cpython.buffer cimport PyBUF_RECORDS, PyBUF_RECORDS_RO
 from cpython.float cimport PyFloat_Check
 

@@ -1,6 +1,9 @@
 # Linear memories, shared with Python through the buffer protocol.
 
+# no_gc_clear: a view's release (__releasebuffer__) needs the store even when
+# the GC tears down a cycle holding the view, its Memory and their store.
 @cython.final
+@cython.no_gc_clear
 cdef class Memory(_StoreObject):
     """A linear memory: bytes the guest reads and writes.
 
@@ -11,10 +14,15 @@ cdef class Memory(_StoreObject):
     """
 
     def __init__(self, Store store not None, memorytype):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef wasm_memorytype_t *mt = _memorytype_new(memorytype)
-        err = wasmtime_memory_new(ctx, mt, &self._mem)
-        wasm_memorytype_delete(mt)
+        cdef wasm_memorytype_t *mt
+        cdef wasmtime_error_t *err = NULL
+        self._claim()
+        store._context()
+        mt = _memorytype_new(memorytype)
+        try:
+            err = wasmtime_memory_new(store._context(), mt, &self._mem)
+        finally:
+            wasm_memorytype_delete(mt)
         if err != NULL:
             _raise_error(err)
         self.store = store
@@ -50,13 +58,14 @@ cdef class Memory(_StoreObject):
 
         Raises WasmError when the memory's maximum or the store's limits forbid it.
         """
-        cdef uint64_t prev = 0
-        cdef wasmtime_context_t *ctx = self._context()
+        cdef uint64_t prev = 0, n
+        self._context()
         if not isinstance(delta, int) or isinstance(delta, bool):
             raise TypeError("delta must be an int, got %s" % type(delta).__name__)
         if not 0 <= delta < 2**48:
             raise ValueError("delta must be in [0, 2**48), got %d" % delta)
-        err = wasmtime_memory_grow(ctx, &self._mem, delta, &prev)
+        n = delta
+        err = wasmtime_memory_grow(self._context(), &self._mem, n, &prev)
         if err != NULL:
             _raise_error(err)
         return prev
@@ -116,6 +125,7 @@ cdef class Memory(_StoreObject):
 
     def __setitem__(self, key, value):
         cdef Py_ssize_t a, b
+        cdef uint8_t byte
         if isinstance(key, slice):
             self._slice(key, &a, &b)
             n = len(memoryview(value).cast("B"))
@@ -126,7 +136,8 @@ cdef class Memory(_StoreObject):
         i = _offset(key + self.data_len if isinstance(key, int) and key < 0 else key, "index")
         if not isinstance(value, int) or not 0 <= value <= 255:
             raise ValueError("a memory byte must be an int in [0, 256)")
-        self._span(i, 1)[0] = value
+        byte = value
+        self._span(i, 1)[0] = byte
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         cdef wasmtime_context_t *ctx = self._context()
@@ -139,6 +150,7 @@ cdef class Memory(_StoreObject):
         self.store._buffer_views -= 1
 
     def __repr__(self):
-        if self.store is None or self.store._ctx == NULL:
-            return "<wasmbind.Memory (closed store)>"
+        why = _unusable(self)
+        if why is not None:
+            return "<wasmbind.Memory (%s)>" % why
         return "<wasmbind.Memory %d pages>" % self.size

@@ -77,13 +77,18 @@ cdef class Module:
 
     def __init__(self, engine, source):
         cdef wasmtime_module_t *m = NULL
+        cdef Engine e
         if self._ptr != NULL:
             raise WasmError("Module is already initialized")
-        self.engine = _engine_arg(engine)
+        e = _engine_arg(engine)
         data = _wasm_bytes(source)
-        err = wasmtime_module_new(self.engine._engine(), <const uint8_t *><char *>data, len(data), &m)
+        err = wasmtime_module_new(e._engine(), <const uint8_t *><char *>data, len(data), &m)
         if err != NULL:
             _raise_error(err, CompileError)
+        if self._ptr != NULL:  # initialized meanwhile, by code run to read the source
+            wasmtime_module_delete(m)
+            raise WasmError("Module is already initialized")
+        self.engine = e
         self._ptr = m
 
     def __dealloc__(self):
@@ -190,4 +195,6 @@ cdef class Module:
         return list(self._exports)
 
     def __repr__(self):
+        if self._ptr == NULL:
+            return "<wasmbind.Module (uninitialized)>"
         return "<wasmbind.Module imports=%d exports=%d>" % (len(self.imports), len(self.exports))

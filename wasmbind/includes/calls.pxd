@@ -36,3 +36,13 @@ cdef extern from "wasmbind_calls.h" nogil:
     wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *, void *, uint64_t *,
                                      wasmtime_update_deadline_kind_t *)
     void wb_decref_finalizer(void *obj)
+
+    # externref payloads: the engine's host data and its finalizer
+    ctypedef struct wb_extref_t:
+        wb_store_state_t *state
+        PyObject *key
+    ctypedef void (*wb_extref_release_t)(PyObject *store, PyObject *key)
+    wb_extref_release_t wb_extref_release
+    wb_extref_t *wb_extref_new(wb_store_state_t *state) except NULL
+    void wb_extref_free(wb_extref_t *e)
+    void wb_extref_finalizer(void *p)
