@@ -46,8 +46,8 @@ cdef class Linker:
         cdef wasmtime_context_t *ctx = store._context()
         self._check_store(store)
         _as_extern(store, item, &ext)
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         err = wasmtime_linker_define(self._linker(), ctx, m, len(m), n, len(n), &ext)
         if err != NULL:
             _raise_error(err, LinkError)
@@ -57,8 +57,8 @@ cdef class Linker:
         """Define ``module::name`` as a Python function usable from any store."""
         cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
         cdef wasm_functype_t *ft = _functype_new(functype)
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         # The linker's functions can outlive the linker (stores keep them), so the
         # engine owns a reference to the environment and drops it when done.
         Py_INCREF(hf)
@@ -81,7 +81,7 @@ cdef class Linker:
         self._check_store(store)
         if instance.store is not store:
             raise ValueError("the Instance belongs to a different Store")
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         err = wasmtime_linker_define_instance(self._linker(), ctx, n, len(n), &instance._instance)
         if err != NULL:
             _raise_error(err, LinkError)
@@ -90,7 +90,7 @@ cdef class Linker:
         """Define ``module``'s exports under ``name`` (commands get a fresh instance per call)."""
         cdef wasmtime_context_t *ctx = store._context()
         self._check_store(store)
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         err = wasmtime_linker_module(self._linker(), ctx, n, len(n), module._module())
         if err != NULL:
             _raise_error(err, LinkError)
@@ -125,8 +125,8 @@ cdef class Linker:
         cdef wasmtime_context_t *ctx = store._context()
         cdef wasmtime_extern_t item
         self._check_store(store)
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         if not wasmtime_linker_get(self._linker(), ctx, m, len(m), n, len(n), &item):
             raise KeyError("nothing defined as %s::%s" % (module, name))
         return _wrap_extern(store, &item, name)
@@ -140,7 +140,7 @@ cdef class Linker:
         cdef wasmtime_context_t *ctx = store._context()
         cdef wasmtime_func_t f
         self._check_store(store)
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         err = wasmtime_linker_get_default(self._linker(), ctx, n, len(n), &f)
         if err != NULL:
             _raise_error(err, LinkError)
