@@ -521,8 +521,9 @@ def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *
 
     args = [_program_name(program)] if argv is None else list(argv)
     wc = _wasi_config(args, env, inherit_env, stdin, stdout, stderr, dirs, max_output)
-    if max_open_files is not None and store_limits["instances"] is not None:
-        store_limits["instances"] += 1  # the descriptor budget's forwarder
+    if max_open_files is not None and store_limits["instances"]:
+        # the descriptor budget's forwarder is an instance, but not the program's
+        store_limits["instances"] = min(store_limits["instances"] + 1, 2**63 - 1)
 
     store = Store(engine)
     try:
