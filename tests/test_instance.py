@@ -292,3 +292,37 @@ def test_exports_named_like_methods(make):
     assert ex["get"]() == 1
     assert ex["items"]() == 2
     assert "get" in ex and list(ex) == ["get", "items"]
+
+
+def test_export_names_with_nul_bytes_are_reached_exactly(make):
+    ex = make(r"""(module
+      (func (export "a\00") (result i32) i32.const 1)
+      (func (export "a") (result i32) i32.const 2)
+      (func (export "a\00\00") (result i32) i32.const 3)
+      (func (export "\00") (result i32) i32.const 4))""").exports
+    assert list(ex) == ["a\0", "a", "a\0\0", "\0"]
+    assert [ex[n]() for n in ex] == [1, 2, 3, 4]
+    assert ex.get("a\0")() == 1 and ex["a"]() == 2
+    assert "a\0" in ex and "a\0\0\0" not in ex and "\0\0" not in ex
+    for missing in ("a\0\0\0", "\0\0", "b\0"):
+        with pytest.raises(KeyError, match="no export named"):
+            ex[missing]
+        assert ex.get(missing) is None
+
+
+@pytest.mark.parametrize("name", ["\ud800", "\udcff", "a\udfff"])
+def test_names_without_utf8_form_are_missing_not_errors(make, name):
+    ex = make('(module (func (export "f")))').exports
+    assert name not in ex and ex.get(name) is None
+    with pytest.raises(KeyError):
+        ex[name]
+    with pytest.raises(AttributeError):
+        getattr(ex, name)
+
+
+@pytest.mark.parametrize("name", [5, None, b"f", ("f",)])
+def test_non_str_export_names_are_missing(make, name):
+    ex = make('(module (func (export "f")))').exports
+    assert name not in ex and ex.get(name, "no") == "no"
+    with pytest.raises(KeyError):
+        ex[name]

@@ -358,3 +358,42 @@ ok = Instance(store, Module(e, '(module (func (export "f") (result i32) i32.cons
 print(ok.exports.f())
 """)
     assert out == ["True", "1"]
+
+
+def test_names_with_nul_bytes_are_exact(store, engine):
+    linker = Linker(engine)
+    f0 = Func(store, FuncType([], ["i32"]), lambda: 0)
+    f1 = Func(store, FuncType([], ["i32"]), lambda: 1)
+    linker.define(store, "m", "f", f0)
+    linker.define(store, "m", "f\0", f1)
+    assert linker.get(store, "m", "f")() == 0
+    assert linker.get(store, "m", "f\0")() == 1
+    with pytest.raises(KeyError):
+        linker.get(store, "m\0", "f")
+    inst = linker.instantiate(store, Module(engine, r"""(module
+      (import "m" "f\00" (func $f (result i32)))
+      (func (export "run") (result i32) call $f))"""))
+    assert inst.exports.run() == 1
+
+
+@pytest.mark.parametrize("name", ["\ud800", "x\udfff"])
+def test_names_without_utf8_form_raise_value_error(store, engine, name):
+    linker = Linker(engine)
+    f = Func(store, FuncType([], []), lambda: None)
+    with pytest.raises(ValueError, match="no UTF-8 form"):
+        linker.define(store, "m", name, f)
+    with pytest.raises(ValueError, match="no UTF-8 form"):
+        linker.define(store, name, "f", f)
+    with pytest.raises(ValueError, match="no UTF-8 form"):
+        linker.define_func("m", name, FuncType([], []), lambda: None)
+    with pytest.raises(ValueError, match="no UTF-8 form"):
+        linker.get(store, "m", name)
+
+
+def test_surrogate_escaped_names_are_not_utf8_for_the_engine(store, engine):
+    # "\udcff" stands for the byte 0xff (as os.fsdecode makes it): not a Wasm name
+    linker = Linker(engine)
+    with pytest.raises(LinkError, match="utf-8"):
+        linker.define(store, "m", "\udcff", Func(store, FuncType([], []), lambda: None))
+    with pytest.raises(KeyError):
+        linker.get(store, "m", "\udcff")

@@ -163,3 +163,34 @@ def test_index_check_closing_the_store():
     """)
     assert_clean(proc)
     assert proc.stdout.split() == ["raised", "raised"]
+
+
+@pytest.mark.parametrize("index", [2, -3, -70000, 2**64, -2**70])
+def test_index_error_names_the_index_given(ex, index):
+    for op in (lambda: ex.tab[index], lambda: ex.tab.__setitem__(index, None)):
+        with pytest.raises(IndexError) as e:
+            op()
+        assert str(e.value) == "table index %d out of range (table has 2 elements)" % index
+
+
+def test_negative_indices_within_the_size(ex):
+    assert ex.tab[-2]() == 1          # element 0
+    assert ex.tab[-1] is None
+    ex.tab[-2] = None
+    assert ex.tab[0] is None
+
+
+@pytest.mark.parametrize("key", [True, False, 0.0, "0", None, slice(0, 1), [0]])
+def test_non_int_indices_are_type_errors(ex, key):
+    with pytest.raises(TypeError, match="table index must be an int"):
+        ex.tab[key]
+    with pytest.raises(TypeError, match="table index must be an int"):
+        ex.tab[key] = None
+
+
+@pytest.mark.parametrize("delta, exc", [(True, TypeError), (1.0, TypeError), (None, TypeError),
+                                        (-1, ValueError), (2**32, ValueError), (2**70, ValueError)])
+def test_grow_delta_checked(ex, delta, exc):
+    with pytest.raises(exc, match="delta"):
+        ex.tab.grow(delta)
+    assert len(ex.tab) == 2

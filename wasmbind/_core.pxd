@@ -100,6 +100,7 @@ cdef class Memory(_StoreObject):
     cdef wasmtime_memory_t _mem
     cdef uint8_t *_span(self, Py_ssize_t offset, Py_ssize_t length) except NULL
     cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1
+    cdef Py_ssize_t _index(self, object key) except -1
 
 
 cdef class Global(_StoreObject):

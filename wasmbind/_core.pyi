@@ -245,9 +245,12 @@ class Linker:
     def get(self, store: Store, module: str, name: str) -> _Extern: ...
     def get_default(self, store: Store, name: str) -> Func: ...
 
+_Text = Union[str, bytes]
+_HostPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
 class WasiConfig:
-    argv: List[str]
-    env: Dict[str, str]
+    argv: List[_Text]
+    env: Dict[_Text, _Text]
     inherit_argv: bool
     inherit_env: bool
     inherit_stdin: bool
@@ -256,31 +259,31 @@ class WasiConfig:
     capture_stdout: bool
     capture_stderr: bool
     stdin_bytes: Optional[_Buffer]
-    stdin_file: Optional[_Path]
-    stdout_file: Optional[_Path]
-    stderr_file: Optional[_Path]
+    stdin_file: Optional[_HostPath]
+    stdout_file: Optional[_HostPath]
+    stderr_file: Optional[_HostPath]
     max_output: int
-    preopens: List[Tuple[str, str, bool]]
+    preopens: List[Tuple[Any, str, bool]]
     def __init__(
         self,
         *,
-        argv: Optional[Sequence[str]] = ...,
-        env: Optional[Mapping[str, str]] = ...,
+        argv: Optional[Sequence[_Text]] = ...,
+        env: Optional[Mapping[_Text, _Text]] = ...,
         inherit_argv: bool = ...,
         inherit_env: bool = ...,
         stdin_bytes: Optional[_Buffer] = ...,
-        stdin_file: Optional[_Path] = ...,
+        stdin_file: Optional[_HostPath] = ...,
         inherit_stdin: bool = ...,
         capture_stdout: bool = ...,
-        stdout_file: Optional[_Path] = ...,
+        stdout_file: Optional[_HostPath] = ...,
         inherit_stdout: bool = ...,
         capture_stderr: bool = ...,
-        stderr_file: Optional[_Path] = ...,
+        stderr_file: Optional[_HostPath] = ...,
         inherit_stderr: bool = ...,
         max_output: int = ...,
         preopens: Sequence[Tuple[Any, ...]] = ...,
     ) -> None: ...
-    def preopen_dir(self, host_path: _Path, guest_path: str, read_only: bool = ...) -> None: ...
+    def preopen_dir(self, host_path: _HostPath, guest_path: str, read_only: bool = ...) -> None: ...
 
 # ---- the component model (public names in wasmbind.component) ----------------
 

@@ -258,7 +258,7 @@ cdef inline object _lift(WitType t, const wasmtime_component_val_t *v, Store sto
     return _LIFT[t._k](t, v, store)
 
 
-cdef object _as_index(WitType t, object v):
+cdef object _wit_int(WitType t, object v):
     if PyLong_Check(v) and not isinstance(v, bool):
         return v
     if not isinstance(v, bool) and PyIndex_Check(v):
@@ -277,7 +277,7 @@ cdef inline long long _signed(WitType t, object v, long long lo, long long hi) e
         if lo <= x <= hi:
             return x
         _range_error(t, v, lo, hi)
-    v = _as_index(t, v)
+    v = _wit_int(t, v)
     x = PyLong_AsLongLongAndOverflow(v, &overflow)
     if overflow or x < lo or x > hi:
         _range_error(t, v, lo, hi)
@@ -291,7 +291,7 @@ cdef inline unsigned long long _unsigned(WitType t, object v, unsigned long long
             return <unsigned long long>x
         if x < 0:
             _range_error(t, v, 0, hi)
-    v = _as_index(t, v)
+    v = _wit_int(t, v)
     if v < 0 or v > hi:
         _range_error(t, v, 0, hi)
     return PyLong_AsUnsignedLongLong(v)

@@ -160,12 +160,17 @@ cdef int _as_extern(Store store, object obj, wasmtime_extern_t *out) except -1:
     return 0
 
 
+cdef object _as_index(object v, str what):
+    """``v`` as a Python int for an index, offset, size or count: ints and
+    objects with __index__ (NumPy integers), not bools (a bool where a number
+    is meant is a mistake, not 0 or 1)."""
+    if isinstance(v, bool) or not (PyLong_Check(v) or PyIndex_Check(v)):
+        raise TypeError("%s must be an int, not %s" % (what, type(v).__name__))
+    return v if PyLong_Check(v) else PyNumber_Index(v)
+
+
 cdef inline Py_ssize_t _offset(object v, str what) except -1:
-    if not PyLong_Check(v):
-        if PyIndex_Check(v):
-            v = PyNumber_Index(v)
-        else:
-            raise TypeError("%s must be an int, got %s" % (what, type(v).__name__))
+    v = _as_index(v, what)
     if v < 0:
         raise IndexError("%s %d is negative" % (what, v))
     if v > 2**62:

@@ -160,7 +160,7 @@ cdef class Caller:
             raise WasmError("a Caller is only valid while its host function runs")
         if not isinstance(name, str):
             raise TypeError("export names are str, not %s" % type(name).__name__)
-        b = (<str>name).encode("utf-8")
+        b = _name_bytes(name, "export name")
         self.store._check_thread()  # a Caller handed to another thread
         if not wasmtime_caller_export_get(self._ptr, <const char *>b, len(b), &item):
             return default

@@ -33,7 +33,7 @@ cdef class Exports:
             pass
         if not isinstance(name, str) or name not in self._names:
             return missing
-        b = (<str>name).encode("utf-8")
+        b = _name_bytes(name, "export name")
         if not wasmtime_instance_export_get(self._store._context(), &self._instance, b, len(b), &item):
             return missing
         v = _wrap_extern(self._store, &item, name)

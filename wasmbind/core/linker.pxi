@@ -102,8 +102,8 @@ cdef class Linker:
         cdef wasmtime_linker_t *linker = self._linker()
         self._check_store(store)
         _as_extern(store, item, &ext)
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         key = (module, name)
         saved = self._owners.get(key)
         self._set_owners(store, (key,), False)
@@ -122,8 +122,8 @@ cdef class Linker:
         cdef wasmtime_linker_t *linker = self._linker()
         cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
         cdef wasm_functype_t *ft = _functype_new(functype)
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         # The linker's functions can outlive the linker (stores keep them), so the
         # engine owns a reference to the environment and drops it when done.
         Py_INCREF(hf)
@@ -147,7 +147,7 @@ cdef class Linker:
         self._check_store(store)
         _check_owner(instance, store)
         keys = [(name, export) for export in instance.exports]
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         self._set_owners(store, keys, False)
         err = wasmtime_linker_define_instance(linker, store._context(), n, len(n), &instance._instance)
         if err != NULL:
@@ -169,7 +169,7 @@ cdef class Linker:
         # command's functions instantiate it again in the store calling them)
         self._check_owners(store, [(d.module, d.name) for d in module.imports])
         keys = [(name, e.name) for e in module.exports]
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         self._set_owners(store, keys, False)
         ctx = store._context()
         wb_state_enter(&store._state)  # a reactor runs its initializer: a call
@@ -222,8 +222,8 @@ cdef class Linker:
         cdef wasmtime_extern_t item
         self._check_store(store)
         self._check_owners(store, ((module, name),))
-        m = module.encode("utf-8")
-        n = name.encode("utf-8")
+        m = _name_bytes(module, "module name")
+        n = _name_bytes(name, "name")
         if not wasmtime_linker_get(linker, store._context(), m, len(m), n, len(n), &item):
             raise KeyError("nothing defined as %s::%s" % (module, name))
         return _wrap_extern(store, &item, name)
@@ -238,7 +238,7 @@ cdef class Linker:
         cdef wasmtime_func_t f
         self._check_store(store)
         self._check_owners(store, ((name, ""), (name, "_start")))
-        n = name.encode("utf-8")
+        n = _name_bytes(name, "name")
         err = wasmtime_linker_get_default(linker, store._context(), n, len(n), &f)
         if err != NULL:
             _raise_error(err, LinkError)

@@ -96,21 +96,32 @@ cdef class Memory(_StoreObject):
         finally:
             PyBuffer_Release(&buf)
 
-    cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1:
+    cdef Py_ssize_t _index(self, object key) except -1:
+        """The byte ``mem[key]`` names (negative counts from the end)."""
         cdef Py_ssize_t size = self.data_len
-        if key.step is not None and key.step != 1:
-            raise ValueError("memory slices must have step 1")
-        a = 0 if key.start is None else key.start
-        b = size if key.stop is None else key.stop
-        if not isinstance(a, int) or not isinstance(b, int):
-            raise TypeError("slice bounds must be ints")
+        i = _as_index(key, "memory index")
+        if not -size <= i < size:
+            raise IndexError("memory index %d out of range (memory is %d bytes)" % (i, size))
+        return i + size if i < 0 else i
+
+    cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1:
+        """The bytes ``mem[a:b]`` names. A slice of memory is exact: bounds
+        past either end raise IndexError instead of being cut to fit."""
+        cdef Py_ssize_t size = self.data_len
+        if key.step is not None and (isinstance(key.step, bool) or not PyIndex_Check(key.step)
+                                     or PyNumber_Index(key.step) != 1):
+            raise ValueError("memory slices must have step 1, got %r" % (key.step,))
+        a = 0 if key.start is None else _as_index(key.start, "memory slice start")
+        b = size if key.stop is None else _as_index(key.stop, "memory slice stop")
         if a < 0:
             a += size
         if b < 0:
             b += size
-        if not 0 <= a <= b <= size:
-            raise IndexError("memory slice [%s:%s] out of bounds (memory is %d bytes)"
+        if not 0 <= a <= size or not 0 <= b <= size:
+            raise IndexError("memory slice [%s:%s] out of range (memory is %d bytes)"
                              % (key.start, key.stop, size))
+        if a > b:
+            raise IndexError("memory slice [%s:%s] ends before it starts" % (key.start, key.stop))
         start[0] = a
         stop[0] = b
         return 0
@@ -120,23 +131,24 @@ cdef class Memory(_StoreObject):
         if isinstance(key, slice):
             self._slice(key, &a, &b)
             return self.read(a, b - a)
-        i = _offset(key + self.data_len if isinstance(key, int) and key < 0 else key, "index")
-        return self._span(i, 1)[0]
+        return self._span(self._index(key), 1)[0]
 
     def __setitem__(self, key, value):
-        cdef Py_ssize_t a, b
-        cdef uint8_t byte
+        cdef Py_ssize_t a, b, i
         if isinstance(key, slice):
             self._slice(key, &a, &b)
+            if not PyObject_CheckBuffer(value) or isinstance(value, str):
+                raise TypeError("memory slice assignment needs bytes-like data, not %s"
+                                % type(value).__name__)
             n = len(memoryview(value).cast("B"))
             if n != b - a:
                 raise ValueError("memory slice assignment: %d bytes for a slice of %d" % (n, b - a))
             self.write(a, value)
             return
-        i = _offset(key + self.data_len if isinstance(key, int) and key < 0 else key, "index")
-        if not isinstance(value, int) or not 0 <= value <= 255:
-            raise ValueError("a memory byte must be an int in [0, 256)")
-        byte = value
+        i = self._index(key)
+        byte = _as_index(value, "a memory byte")
+        if not 0 <= byte <= 255:
+            raise ValueError("a memory byte must be in [0, 256), got %d" % byte)
         self._span(i, 1)[0] = byte
 
     def __getbuffer__(self, Py_buffer *view, int flags):

@@ -32,7 +32,11 @@ cdef bytes _wasm_bytes_any(object source):
         return data
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        head = data.lstrip()
+        if head.startswith(b"(") or head.startswith(b";;"):
+            raise CompileError("WAT text is not valid UTF-8 (byte 0x%02x at offset %d)"
+                               % (data[exc.start], exc.start)) from None
         text = None
     if text is None or (text.strip() and not _looks_like_wat(text)):
         raise CompileError("not a WebAssembly module: no \\0asm header and not WAT text")

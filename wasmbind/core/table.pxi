@@ -31,13 +31,10 @@ cdef class Table(_StoreObject):
 
     cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF:
         cdef uint64_t n = wasmtime_table_size(self._context(), &self._table)
-        if not isinstance(i, int) or isinstance(i, bool):
-            raise TypeError("table indices must be ints, not %s" % type(i).__name__)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("table index out of range (table has %d elements)" % n)
-        return i
+        index = _as_index(i, "table index")
+        if not -<object>n <= index < n:
+            raise IndexError("table index %d out of range (table has %d elements)" % (index, n))
+        return index + n if index < 0 else index
 
     def __getitem__(self, i):
         cdef uint64_t idx = self._checked_index(i)
