@@ -1,4 +1,4 @@
-# cython: boundscheck=False, wraparound=False, initializedcheck=False
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, auto_pickle=False
 """wasmbind's core: the cdef classes over Wasmtime's C API.
 
 One extension module, one translation unit: its source is one file per
@@ -33,6 +33,7 @@ from wasmbind.includes.values cimport *
 from wasmbind.includes.wasi cimport *
 
 import os as _os
+import pickle as _pickle_module
 import re as _re
 import sys as _sys
 import threading

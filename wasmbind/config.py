@@ -81,6 +81,7 @@ class Config:
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
     cache config file. Linear memory never moves: views stay valid across growth.
+    A Config pickles as its options.
     """
 
     __slots__ = tuple("_" + k for k in _OPTIONS)
@@ -129,6 +130,13 @@ class Config:
         if not isinstance(other, Config):
             return NotImplemented
         return self.options() == other.options()
+
+    # pickles as its options, checked again on arrival
+    def __getstate__(self) -> Dict[str, Any]:
+        return self.options()
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        Config.__init__(self, **state)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -78,6 +78,8 @@ cdef class Engine:
     ``Engine(config=None)``. Engines made with ``epoch_interruption`` (the
     default) are ticked by wasmbind's own background thread every few
     milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
+    An Engine pickles as its options and unpickles to the receiving process's
+    :func:`shared_engine` for them.
     """
 
     def __init__(self, config=None):
@@ -128,6 +130,16 @@ cdef class Engine:
 
     def __repr__(self):
         return "<wasmbind.Engine %r>" % (self.config,)
+
+    def __reduce__(self):
+        # as its options: the receiving process's shared engine for them
+        return (shared_engine, (self.config,))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 # One engine per distinct set of options, for every caller that does not bring

@@ -10,6 +10,25 @@ cdef class _StoreObject:
             raise WasmError("%s was not initialized" % type(self).__name__)
         return self.store._context()
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
+
+cdef int _refuse_pickle(object obj) except -1:
+    """The one refusal of everything that lives in one process's memory."""
+    name = type(obj).__name__.lstrip("_")
+    if isinstance(obj, Linker):
+        what = "its definitions are this process's functions and store items"
+        then = "define a Linker on the other side"
+    else:
+        if isinstance(obj, Store):
+            what = "it is this process's memory (its instances, linear memories, functions)"
+        else:
+            what = "it lives in a Store, in this process's memory only"
+        then = "instantiate it in a new Store on the other side: Store(module.engine)"
+    raise TypeError("cannot pickle a wasmbind.%s: %s. Send the Module instead (Modules pickle) "
+                    "and %s" % (name, what, then))
+
 
 cdef enum _ValueSink:
     _GLOBAL_NEW

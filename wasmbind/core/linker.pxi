@@ -35,6 +35,9 @@ cdef class Linker:
         wasmtime_linker_allow_shadowing(self._linker(), allow)
         self._shadowing = allow
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
     cdef int _check_store(self, Store store) except -1:
         if store.engine is not self.engine:
             raise ValueError("the Store uses a different Engine than the Linker")

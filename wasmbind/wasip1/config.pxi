@@ -14,7 +14,8 @@ cdef class WasiConfig:
     ``inherit_stdout`` (likewise for stderr); ``max_output`` caps captured bytes
     per stream (writes past it fail in the guest). Directories: ``preopen_dir``.
     By default the program sees no arguments, no environment, empty stdin,
-    discarded output and no files.
+    discarded output and no files. Pickles as its fields (its paths then name
+    files of the machine that unpickles it).
     """
     cdef public list argv
     cdef public dict env
@@ -163,6 +164,23 @@ cdef class WasiConfig:
 
     def __repr__(self):
         return "<wasmbind.WasiConfig argv=%r>" % (self.argv,)
+
+    def __reduce__(self):
+        # as its fields, through __init__: checked again where it arrives
+        # (a preopened directory must exist on that machine)
+        fields = {name: getattr(self, name) for name in _WASI_FIELDS}
+        fields["preopens"] = list(self.preopens)
+        return (_wasi_config_from_fields, (fields,))
+
+
+_WASI_FIELDS = ("argv", "env", "inherit_argv", "inherit_env", "stdin_bytes", "stdin_file",
+                "inherit_stdin", "capture_stdout", "stdout_file", "inherit_stdout",
+                "capture_stderr", "stderr_file", "inherit_stderr", "max_output")
+
+
+def _wasi_config_from_fields(fields):
+    """Rebuilds a pickled WasiConfig (the stable name its pickles call)."""
+    return WasiConfig(**fields)
 
 
 cdef class _CapturePtr:
