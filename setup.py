@@ -243,13 +243,17 @@ def extensions():
     )
 
 
+DASK = ["dask[array,distributed]", "numpy"]
+
 setup(
     ext_modules=extensions(),
     cmdclass={"build_ext": BuildExt},
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        "test": ["pytest>=7", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN],
-        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
+        "test": ["pytest>=7", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN] + DASK,
+        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN] + DASK,
+        # wasmbind.dask: kernels over Dask arrays, WASI jobs on a cluster
+        "dask": DASK,
     },
 )

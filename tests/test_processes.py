@@ -29,6 +29,7 @@ pytestmark = pytest.mark.hang_guard(600)
 METHODS = ("fork", "spawn", "forkserver")
 KINDS = ("pool", "executor")
 SCENARIO_TIMEOUT = 240
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SCENARIO = r'''
 import json, multiprocessing as mp, os, pickle, sys, time
@@ -38,26 +39,10 @@ import wasmbind
 from wasmbind import (Config, Instance, Module, Store, Trap, WasiExit, WasmError, pickling,
                       run_wasi, shared_engine)
 
-KERNEL = """(module
-  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
-  (func $inner (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
-  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 call $inner)
-  (func (export "count") (param i64) (result i64) (local i64)
-    (loop $l (local.set 1 (i64.add (local.get 1) (i64.const 1)))
-             (br_if $l (i64.lt_u (local.get 1) (local.get 0))))
-    local.get 1))"""
-# a loop the deadline must cut short: seconds of work, never endless
-LONG = 6_000_000_000
+from support import KERNEL_WAT as KERNEL, LONG_LOOP as LONG, WASI_EXIT3, WASI_LONG, WASI_TRAP, wasi_wat
+
 # seconds for every item to be answered (a few are needed when all is well)
 BUDGET = 60
-
-def wasi(body):
-    return ('(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))'
-            ' (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
-            ' (memory (export "memory") 1) (data (i32.const 16) "hello\\n")'
-            ' (func (export "_start") (local i64) (i32.store (i32.const 0) (i32.const 16))'
-            ' (i32.store (i32.const 4) (i32.const 6))'
-            ' (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) %s))' % body)
 
 PARENT = {}  # fork only: a store made in the parent before the pool
 
@@ -112,10 +97,7 @@ def main(method, kind):
     ctx = mp.get_context(method)
     engine = shared_engine(Config(consume_fuel=True))
     kernel = Module(engine, KERNEL)
-    exit3, trap, spin = (Module(engine, wasi(b)) for b in
-                         ("i32.const 3 call $exit", "unreachable",
-                          "(loop $l (local.set 0 (i64.add (local.get 0) (i64.const 1)))"
-                          " (br_if $l (i64.lt_u (local.get 0) (i64.const %d))))" % LONG))
+    exit3, trap, spin = (Module(engine, wasi_wat(b)) for b in (WASI_EXIT3, WASI_TRAP, WASI_LONG))
     pickling.artifacts = False
     source_only = pickle.dumps(Module(None, KERNEL.replace('"add"', '"plus"')))
     pickling.artifacts = True
@@ -181,9 +163,10 @@ def scenario(request, tmp_path_factory):
     method, kind = request.param
     script = tmp_path_factory.mktemp("procs") / "scenario.py"
     script.write_text(SCENARIO)
+    env = python_env()
+    env["PYTHONPATH"] = HERE + os.pathsep + env["PYTHONPATH"]  # for support.py
     proc = subprocess.Popen([sys.executable, str(script), method, kind], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=python_env(),
-                            start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=SCENARIO_TIMEOUT)
     except subprocess.TimeoutExpired:
