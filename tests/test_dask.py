@@ -278,6 +278,22 @@ def test_warm_modules_plugin(client, healthy):
         wd.WarmModules(["not a module"])
 
 
+def test_warm_modules_on_restarted_workers(client):
+    m = Module(None, wasi_wat("i32.const 6 call $exit"))
+    client.register_plugin(wd.WarmModules([m], name="wasmbind-test-restart"))
+    old = client.run(os.getpid)
+    client.restart()
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()).isdisjoint(old.values())  # new processes
+    # each new worker loaded the module from the plugin, before any task
+    for c in worker_caches(client):
+        assert c["size"] >= 1 and c["deserialized"] >= 1 and c["hits"] == 0, c
+    before = worker_caches(client)
+    assert [r.returncode for r in wd.run_wasi_many(client, [{}] * 6, program=m)] == [6] * 6
+    after = worker_caches(client)
+    assert [a["misses"] - b["misses"] for a, b in zip(after, before)] == [0, 0], (before, after)
+
+
 # ---------------------------------------------------------------- workers that die
 
 def _kill_worker_running(client, prefix, pids, deadline):

@@ -104,9 +104,9 @@ def map_blocks(module: Module, name: str, *arrays: Any, fuel: Optional[int] = No
     running out of fuel or time) raises :class:`~wasmbind.Trap`, with its code
     and frames, from ``compute()``.
     """
-    import dask
     import dask.array as da
     import numpy as np
+    from dask.delayed import delayed
 
     if not isinstance(module, Module):
         raise TypeError("map_blocks takes a wasmbind.Module, not %s" % type(module).__name__)
@@ -125,10 +125,11 @@ def map_blocks(module: Module, name: str, *arrays: Any, fuel: Optional[int] = No
     out = np.dtype(_DTYPES[ft.results[0]])
     ndim = max(a.ndim for a in arrays if isinstance(a, da.Array))
     # the module as one key of the graph: sent to each worker once, not with every block
-    mod = dask.delayed(module, pure=True)
-    return da.map_blocks(_apply_block, mod, name, dtypes, fuel, timeout, *arrays,
-                         dtype=out, meta=np.empty((0,) * ndim, dtype=out),
-                         token="wasmbind-" + name)
+    mod = delayed(module, pure=True)
+    dask_map_blocks: Any = da.map_blocks
+    return dask_map_blocks(_apply_block, mod, name, dtypes, fuel, timeout, *arrays,
+                           dtype=out, meta=np.empty((0,) * ndim, dtype=out),
+                           token="wasmbind-" + name)
 
 
 # ---------------------------------------------------------------- run_wasi_many
@@ -241,7 +242,7 @@ def run_wasi_many(client: Any, jobs: Iterable[Any], *, program: Any = None,
         job_options.append(o)
     futures = client.map(_run_job, job_modules, job_options, pure=False, retries=retries)
     try:
-        distributed.wait(futures)
+        distributed.wait(futures)  # type: ignore[no-untyped-call]
         done = [f for f in futures if f.status == "finished"]
         values = dict(zip((f.key for f in done), client.gather(done)))
         outcomes: List[Any] = []

@@ -32,7 +32,7 @@ class WasmError(Exception):
 
     def __reduce__(self) -> Tuple[Any, ...]:
         if not self._FIELDS:
-            return super().__reduce__()
+            return super().__reduce__()  # type: ignore[return-value]
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIELDS}
         return (type(self), tuple(getattr(self, k) for k in self._FIELDS), state or None)
 

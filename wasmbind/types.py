@@ -69,13 +69,14 @@ def _check_limits(minimum: object, maximum: object, bound: int) -> Tuple[int, Op
 class _PicklesByFields:
     """Pickles as the constructor's keywords (the slots), checked again on arrival."""
 
-    __slots__ = ()
+    __slots__: Tuple[str, ...] = ()
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in type(self).__slots__}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        type(self).__init__(self, **state)  # type: ignore[misc]
+        init: Any = type(self).__init__
+        init(self, **state)
 
 
 class FuncType(_PicklesByFields):
