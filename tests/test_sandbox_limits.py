@@ -19,7 +19,7 @@ from wasmbind.wasi import DEFAULT_LIMITS, DEFAULT_MAX_OPEN_FILES, DEFAULT_MAX_TA
 
 from support import assert_clean, python_env, run_py
 
-pytestmark = pytest.mark.hang_guard(120)
+pytestmark = pytest.mark.timeout(120)
 
 PAGE = 65536
 EMFILE = 33  # WASI's "too many open files"

@@ -54,11 +54,18 @@ cdef class Module:
     cdef object _imports
     cdef object _exports
     cdef tuple _export_names
+    # for pickling: the Wasm binary (None after deserialize), the serialized
+    # artifact and the content digest (both made on first use)
+    cdef bytes _wasm
+    cdef bytes _artifact
+    cdef str _digest
     cdef object __weakref__
 
     @staticmethod
     cdef Module _wrap(Engine engine, wasmtime_module_t *m)
     cdef wasmtime_module_t *_module(self) except NULL
+    cdef bytes _artifact_bytes(self)
+    cdef str _content_digest(self)
 
 
 # Everything that lives in a store (h5py's ObjectID, uvloop's UVHandle): holds

@@ -1,4 +1,4 @@
-# cython: boundscheck=False, wraparound=False, initializedcheck=False
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, auto_pickle=False
 """wasmbind's core: the cdef classes over Wasmtime's C API.
 
 One extension module, one translation unit: its source is one file per

@@ -83,19 +83,8 @@ class Config:
 
     Two profiles name the choice in one word:
 
-    ============== ========== ========== ======= ====================== =========
-    profile        speed      deadlines  Ctrl-C  long calls let go of   fuel
-                                                 the GIL
-    ============== ========== ========== ======= ====================== =========
-    ``fast()``     full       no         no      no (``release_gil=True`` no
-                                                 stores release it all
-                                                 call long)
-    ``sandbox()``  slower     yes        yes     yes                    opt-in
-                   loops
-    ============== ========== ========== ======= ====================== =========
-
-    ``Config()`` is ``Config.fast()``. ``run_wasi`` and ``python -m wasmbind run``
-    always use a sandbox engine.
+    ============== ========== ========== ======= ====================== ==
+    A Config pickles as its options.
     """
 
     __slots__ = tuple("_" + k for k in _OPTIONS)
@@ -157,6 +146,13 @@ class Config:
         if not isinstance(other, Config):
             return NotImplemented
         return self.options() == other.options()
+
+    # pickles as its options, checked again on arrival
+    def __getstate__(self) -> Dict[str, Any]:
+        return self.options()
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        Config.__init__(self, **state)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -113,6 +113,7 @@ class WasiResult:
     not count fuel). ``elapsed``: seconds from instantiation to the end.
     ``stdout_truncated`` / ``stderr_truncated``: the stream hit ``max_output``.
     ``value``: what the function named by ``invoke`` returned.
+    A WasiResult pickles with every field (its ``trap`` with its code and frames).
     """
 
     __slots__ = ("args", "returncode", "stdout", "stderr", "trap", "fuel_consumed",
@@ -162,6 +163,10 @@ class WasiResult:
             exc.result = self  # type: ignore[attr-defined]
             raise exc
         return self
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # every field, in the constructor's order (that of __slots__)
+        return (WasiResult, tuple(getattr(self, name) for name in self.__slots__))
 
     def __repr__(self) -> str:
         parts = ["args=%r" % (self.args,), "returncode=%r" % (self.returncode,)]

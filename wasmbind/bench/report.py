@@ -24,6 +24,10 @@ class Column(str, Enum):
     W3 = "pywasm3"
     CT = "C via ctypes"
     NP = "NumPy"
+    ARTIFACT = "artifact"
+    RECOMPILE = "recompile"
+    ONE_WORKER = "1 worker"
+    TWO_WORKERS = "2 workers"
 
     def __str__(self) -> str:
         return self.value

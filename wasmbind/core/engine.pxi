@@ -85,6 +85,8 @@ cdef class Engine:
     engine's full speed. Engines made with ``Config.sandbox()``
     (``epoch_interruption``) are ticked by wasmbind's own background thread
     every few milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
+    An Engine pickles as its options and unpickles to the receiving process's
+    :func:`shared_engine` for them.
     """
 
     def __init__(self, config=None):
@@ -138,6 +140,16 @@ cdef class Engine:
 
     def __repr__(self):
         return "<wasmbind.Engine %r>" % (self.config,)
+
+    def __reduce__(self):
+        # as its options: the receiving process's shared engine for them
+        return (shared_engine, (self.config,))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 # One engine per distinct set of options, for every caller that does not bring

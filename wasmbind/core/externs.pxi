@@ -26,6 +26,9 @@ cdef class _StoreObject:
         self._claimed = True
         return 0
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef inline _StoreObject _bind(_StoreObject obj, Store store):
     """Binds an object made by wasmbind (not by __init__) to its store."""
@@ -44,6 +47,22 @@ cdef str _unusable(_StoreObject obj):
     if store._state.depth and store._state.owner != wb_thread_id():
         return "store busy in another thread"
     return None
+
+
+cdef int _refuse_pickle(object obj) except -1:
+    """The one refusal of everything that lives in one process's memory."""
+    name = type(obj).__name__.lstrip("_")
+    if isinstance(obj, Linker):
+        what = "its definitions are this process's functions and store items"
+        then = "define a Linker on the other side"
+    else:
+        if isinstance(obj, Store):
+            what = "it is this process's memory (its instances, linear memories, functions)"
+        else:
+            what = "it lives in a Store, in this process's memory only"
+        then = "instantiate it in a new Store on the other side: Store(module.engine)"
+    raise TypeError("cannot pickle a wasmbind.%s: %s. Send the Module instead (Modules pickle) "
+                    "and %s" % (name, what, then))
 
 
 cdef enum _ValueSink:

@@ -183,6 +183,9 @@ cdef class Caller:
     def __repr__(self):
         return "<wasmbind.Caller %s>" % ("active" if self._ptr != NULL else "expired")
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef class _CallerExports:
     cdef Caller caller
@@ -204,3 +207,6 @@ cdef class _CallerExports:
 
     def get(self, name, default=None):
         return self.caller.get(name, default)
+
+    def __reduce__(self):
+        _refuse_pickle(self)

@@ -82,6 +82,9 @@ cdef class Exports:
     def __repr__(self):
         return "<wasmbind.Exports %s>" % ", ".join(self._names)
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef Exports _collect_exports(Store store, Module module, wasmtime_instance_t *inst):
     cdef Exports ex = Exports.__new__(Exports)

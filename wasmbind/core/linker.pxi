@@ -51,6 +51,9 @@ cdef class Linker:
         wasmtime_linker_allow_shadowing(self._linker(), allow)
         self._shadowing = allow
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
     # -- ownership: what the engine would abort on, refused before it sees it --
 
     cdef int _check_store(self, Store store) except -1:

@@ -1,6 +1,9 @@
-# Modules: WAT to binary, the one sniffer of module sources, Module.
+# Modules: WAT to binary, the one sniffer of module sources, Module and its
+# pickles (the payload is built here; loading it is wasmbind/pickling.py's).
 
 import os as _os
+import pickle as _pickle_module
+from wasmbind.config import Config
 from wasmbind.errors import CompileError, WasmError
 from wasmbind.types import ExportType, ImportType
 
@@ -23,6 +26,8 @@ cdef bytes _not_a_component(bytes data):
 cdef bytes _wasm_bytes_any(object source):
     if isinstance(source, str):
         return wat2wasm(source)
+    if type(source) is bytes and (<bytes>source)[:4] == b"\0asm":
+        return source  # immutable already: no copy
     try:
         data = bytes(memoryview(source).cast("B"))
     except TypeError:
@@ -77,6 +82,12 @@ cdef class Module:
     ``Module(engine, source)``: ``source`` is a bytes-like Wasm binary or a str of
     WAT text (``engine`` None means the default engine). Invalid input raises
     CompileError (also a ValueError).
+
+    A Module pickles (see :mod:`wasmbind.pickling`): by default as the engine's
+    compiled artifact plus the Wasm binary, loaded on the other side when its
+    engine matches and recompiled from the binary otherwise. A Module keeps its
+    Wasm binary for that (a module made by :meth:`deserialize` has none).
+    ``copy.copy`` and ``copy.deepcopy`` return the module itself: it is immutable.
     """
 
     def __init__(self, engine, source):
@@ -94,6 +105,7 @@ cdef class Module:
             raise WasmError("Module is already initialized")
         self.engine = e
         self._ptr = m
+        self._wasm = data
 
     def __dealloc__(self):
         if self._ptr != NULL:
@@ -132,7 +144,11 @@ cdef class Module:
             _raise_error(err, CompileError)
 
     def serialize(self):
-        """The compiled machine code as bytes, for :meth:`deserialize` later."""
+        """The compiled machine code as bytes, for :meth:`deserialize` later.
+
+        The bytes are native code for this engine version, target and engine
+        options; see :meth:`deserialize` before loading them anywhere.
+        """
         cdef wasm_byte_vec_t out
         err = wasmtime_module_serialize(self._module(), &out)
         if err != NULL:
@@ -146,9 +162,16 @@ cdef class Module:
     def deserialize(engine, data):
         """Load a module from :meth:`serialize` output, skipping compilation.
 
-        The bytes must come from ``serialize`` of a compatible engine: they are
-        native code, checked for engine compatibility but otherwise trusted.
-        Never deserialize bytes from an untrusted source.
+        Trust: the bytes are native machine code. The engine checks that they
+        were made by a compatible engine (version, target, options), but not
+        what the code does: loading them runs that code outside the sandbox
+        that Wasm gets. Never deserialize bytes from an untrusted party;
+        compile the Wasm binary instead (compiling validates it, and compiled
+        Wasm stays in its sandbox). The same holds for module pickles that
+        carry artifacts (see :mod:`wasmbind.pickling`).
+
+        Bytes from an incompatible engine raise CompileError. The module has
+        no Wasm binary, so it pickles as its artifact only.
         """
         cdef Engine e = _engine_arg(engine)
         cdef wasmtime_module_t *m = NULL
@@ -202,3 +225,109 @@ cdef class Module:
         if self._ptr == NULL:
             return "<wasmbind.Module (uninitialized)>"
         return "<wasmbind.Module imports=%d exports=%d>" % (len(self.imports), len(self.exports))
+
+    # ---- pickling (the contract is in wasmbind/pickling.py)
+
+    cdef bytes _artifact_bytes(self):
+        if self._artifact is None:
+            self._artifact = self.serialize()  # kept: a module sent with many tasks serializes once
+        return self._artifact
+
+    cdef str _content_digest(self):
+        if self._digest is None:
+            self._digest = _pickling().content_digest(
+                self._wasm if self._wasm is not None else self._artifact_bytes())
+        return self._digest
+
+    def __reduce__(self):
+        pickling = _pickling()
+        ship_artifact = pickling.artifacts
+        if self._wasm is None and not ship_artifact:
+            raise TypeError("cannot pickle this Module with wasmbind.pickling.artifacts off: it was "
+                            "made by Module.deserialize and has no Wasm binary to send instead")
+        config = self.engine.config
+        state = {
+            "format": 1,
+            "options": config.options(),
+            "fingerprint": pickling.fingerprint(config),
+            "wasm": self._wasm,
+            "artifact": self._artifact_bytes() if ship_artifact else None,
+        }
+        return (_unpickle_module, (state,))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __dask_tokenize__(self):
+        # Dask's name for the module: its engine options and content (without
+        # this, Dask would tokenize by pickling and unpickling it)
+        return ("wasmbind.Module", _pickling().options_key(self.engine.config),
+                self._content_digest())
+
+
+cdef object _pickling_module = None
+
+
+cdef object _pickling():
+    global _pickling_module
+    if _pickling_module is None:
+        from wasmbind import pickling  # imported late: it imports this module
+        _pickling_module = pickling
+    return _pickling_module
+
+
+def _unpickle_module(state):
+    """Rebuilds a pickled Module: the stable name every Module pickle calls.
+
+    Through the process's module cache (wasmbind.pickling): the same module
+    (engine options, content) arriving again is the Module loaded before.
+    """
+    pickling = _pickling()
+    if not isinstance(state, dict) or state.get("format") != 1:
+        raise _pickle_module.UnpicklingError(
+            "not a wasmbind Module pickle this version understands (made by a newer wasmbind?)")
+    config = Config(**state["options"])
+    wasm = state["wasm"]
+    artifact = state["artifact"]
+    if wasm is None and artifact is None:
+        raise _pickle_module.UnpicklingError("a wasmbind Module pickle without a Wasm binary or artifact")
+    engine = shared_engine(config)
+    digest = pickling.content_digest(wasm if wasm is not None else artifact)
+    key = (pickling.options_key(engine.config), digest)
+    return pickling._cache.get_or_load(
+        key, engine, lambda: _load_pickled(engine, wasm, artifact, state["fingerprint"], digest))
+
+
+cdef Module _load_pickled(Engine engine, object wasm, object artifact, object fingerprint, str digest):
+    """The artifact when it may be used (fingerprint equal to this process's
+    engine, artifacts allowed) and the engine accepts it; else the binary."""
+    cdef Module m = None
+    pickling = _pickling()
+    usable = (artifact is not None and pickling.artifacts
+              and fingerprint == pickling.fingerprint(engine.config))
+    if usable:
+        try:
+            m = Module.deserialize(engine, artifact)
+        except WasmError as exc:
+            if wasm is None:
+                raise CompileError("the pickled Module's artifact does not load here (%s) and the "
+                                   "pickle has no Wasm binary to compile instead" % exc) from None
+            pickling._count("fallbacks")
+        else:
+            pickling._count("deserialized")
+    if m is None:
+        if wasm is None:
+            why = ("loading artifacts is off (wasmbind.pickling.artifacts)" if artifact is not None
+                   and not pickling.artifacts else
+                   "its artifact was made for another engine (%s; here: %s)"
+                   % (fingerprint, pickling.fingerprint(engine.config)))
+            raise CompileError("cannot load the pickled Module: %s, and the pickle has no Wasm "
+                               "binary to compile instead (it was made by Module.deserialize)" % why)
+        m = Module(engine, wasm)
+        pickling._count("compiled")
+    m._wasm = wasm
+    m._digest = digest
+    return m

@@ -324,6 +324,9 @@ cdef class Store:
         state = "closed" if self._store == NULL else "open"
         return "<wasmbind.Store %s>" % state
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef class _Deadline:
     cdef Store store

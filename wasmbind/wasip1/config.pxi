@@ -122,6 +122,8 @@ cdef class WasiConfig:
     be str, bytes or os.PathLike, in any encoding the OS takes. The
     constructor checks its arguments; attributes may be changed afterwards,
     and every one is checked again, the same way, when the config is applied.
+    A WasiConfig pickles as its fields (its paths then name files of the
+    machine that unpickles it).
     """
     cdef public object argv, env, preopens
     cdef public object inherit_argv, inherit_env, inherit_stdin, inherit_stdout, inherit_stderr
@@ -276,6 +278,23 @@ cdef class WasiConfig:
 
     def __repr__(self):
         return "<wasmbind.WasiConfig argv=%r>" % (self.argv,)
+
+    def __reduce__(self):
+        # as its fields, through __init__: checked again where it arrives
+        # (a preopened directory must exist on that machine)
+        fields = {name: getattr(self, name) for name in _WASI_FIELDS}
+        fields["preopens"] = list(self.preopens)
+        return (_wasi_config_from_fields, (fields,))
+
+
+_WASI_FIELDS = ("argv", "env", "inherit_argv", "inherit_env", "stdin_bytes", "stdin_file",
+                "inherit_stdin", "capture_stdout", "stdout_file", "inherit_stdout",
+                "capture_stderr", "stderr_file", "inherit_stderr", "max_output")
+
+
+def _wasi_config_from_fields(fields):
+    """Rebuilds a pickled WasiConfig (the stable name its pickles call)."""
+    return WasiConfig(**fields)
 
 
 cdef object _engine_path(object path, list fds, bint create):
