@@ -68,27 +68,55 @@ static inline int wb_state_has_gil(const wb_store_state_t *st) {
     return !st->release_gil && st->released_depth == 0;
 }
 
-static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
-    return wb_state_has_gil((wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller)));
+static inline wb_store_state_t *wb_caller_state(wasmtime_caller_t *caller) {
+    return (wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller));
+}
+
+/* A host function called without the GIL takes it for its run. Calls into
+ * the store it makes then start holding the GIL, like any call, and may let
+ * go of it at their own epoch ticks: the calling call's "let go at a tick"
+ * state is set aside meanwhile, and back when the host function returns. */
+typedef struct {
+    PyGILState_STATE gil;
+    int released_depth;
+    PyThreadState *saved_ts;
+} wb_host_gil_t;
+
+static inline void wb_host_take_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    h->gil = PyGILState_Ensure();
+    h->released_depth = st->released_depth;
+    h->saved_ts = st->saved_ts;
+    st->released_depth = 0;
+    st->saved_ts = NULL;
+}
+
+static inline void wb_host_drop_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    st->released_depth = h->released_depth;
+    st->saved_ts = h->saved_ts;
+    PyGILState_Release(h->gil);
 }
 
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
                                            size_t n) {
-    if (wb_caller_has_gil(caller))
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
         return wb_raw_body(env, caller, v, n);
-    PyGILState_STATE st = PyGILState_Ensure();
+    wb_host_take_gil(st, &h);
     wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
-    PyGILState_Release(st);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 
 static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
                                       size_t nargs, wasmtime_val_t *results, size_t nresults) {
-    if (wb_caller_has_gil(caller))
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
         return wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_STATE st = PyGILState_Ensure();
+    wb_host_take_gil(st, &h);
     wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_Release(st);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 

@@ -245,3 +245,122 @@ def test_gil_handed_off_during_long_call(engine):
         stop.set()
         t.join(5)
     assert during >= 5
+
+
+def _python_progress_ratio(long_op):
+    """How fast a Python thread counts while this thread runs ``long_op()``,
+    as a fraction of how fast it counts while this thread sleeps (measured
+    here too). A long operation that keeps the GIL gives about 0."""
+    count = [0]
+    stop = threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+
+    def rate(fn):
+        t = threading.Thread(target=counter)
+        count[0] = 0
+        stop.clear()
+        t.start()
+        time.sleep(0.02)  # the thread is counting
+        before, start = count[0], time.perf_counter()
+        fn()
+        done, elapsed = count[0] - before, time.perf_counter() - start
+        stop.set()
+        t.join(10)
+        return done / elapsed
+
+    free = rate(lambda: time.sleep(0.3))
+    return rate(long_op) / free
+
+
+NESTED = """(module
+  (import "env" "host" (func $host))
+  (func $work (param $n i64)
+    (loop $l
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0)))))
+  (func (export "outer") (param i64)
+    (call $work (i64.const 1000000))   ;; long enough for the first epoch ticks
+    (call $host))
+  (func (export "inner") (param i64) (call $work (local.get 0)))
+)"""
+
+
+def _loop_count_for(inner, seconds):
+    """Loop iterations of ``inner`` that take about ``seconds`` here."""
+    n = 1_000_000
+    while True:
+        start = time.perf_counter()
+        inner(n)
+        if time.perf_counter() - start > 0.05:
+            return int(n * seconds / (time.perf_counter() - start))
+        n *= 4
+
+
+@pytest.mark.parametrize("outer_runs_long", [True, False])
+def test_nested_call_lets_go_of_the_gil(engine, outer_runs_long):
+    # Wasm -> host -> Wasm: the inner call runs long. Whether or not the outer
+    # call had already let go of the GIL (and the host function taken it
+    # back), the inner one lets go of it at its own ticks.
+    s = Store(engine)
+    s.set_timeout(30)  # never hang the suite
+    holder = {}
+    inst = Instance(s, Module(engine, NESTED), [lambda: holder["inner"](holder["n"])])
+    holder["inner"] = inst.exports.inner
+    holder["n"] = _loop_count_for(inst.exports.inner, 0.4)
+    if outer_runs_long:
+        long_op = lambda: inst.exports.outer(0)  # noqa: E731
+    else:
+        # a short Wasm call into the host first: the outer call never ticks
+        short = Instance(s, Module(engine, NESTED), [lambda: None])
+        long_op = lambda: (short.exports.outer(0), holder["inner"](holder["n"]))  # noqa: E731
+    ratio = _python_progress_ratio(long_op)
+    assert ratio > 0.2, "another thread ran at %.0f%% of its speed" % (100 * ratio)
+    # the GIL is back where it belongs: Python works in this thread after it
+    assert inst.exports.outer(0) is None and threading.current_thread().is_alive()
+
+
+def test_nested_call_host_function_deep_in_release_chain(engine):
+    # outer (lets go at a tick) -> host -> inner (lets go again) -> host -> Python:
+    # every host function runs with the GIL, every Wasm stretch without it
+    s = Store(engine)
+    s.set_timeout(30)
+    seen = []
+    inner_mod = """(module
+      (import "env" "leaf" (func $leaf (result i32)))
+      (func (export "mid") (result i32) (local $n i64)
+        (local.set $n (i64.const 3000000))
+        (loop $l
+          (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+          (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+        (call $leaf)))"""
+
+    def leaf():
+        import sys
+        seen.append(sys._getframe() is not None)
+        return 41
+
+    mid = Instance(s, Module(engine, inner_mod), [leaf]).exports.mid
+    outer = Instance(s, Module(engine, NESTED), [lambda: seen.append(mid())])
+    for _ in range(3):
+        outer.exports.outer(0)
+    assert seen == [True, 41] * 3
+
+
+def test_compile_and_wat2wasm_let_go_of_the_gil():
+    # large inputs compile (and translate from WAT) without the GIL; one
+    # compile thread, so the counting thread has a core of its own
+    from wasmbind import Config, wat2wasm
+    engine = Engine(Config(parallel_compilation=False))
+    body = "".join("(local.set 0 (i64.add (local.get 0) (i64.const %d)))" % i for i in range(5))
+    funcs = "".join('(func (export "f%d") (param i64) (result i64) %s local.get 0)' % (i, body)
+                    for i in range(600))
+    wasm = wat2wasm("(module %s)" % funcs)
+    ratio = _python_progress_ratio(lambda: Module(engine, wasm))
+    assert ratio > 0.2, "compile: another thread ran at %.0f%% of its speed" % (100 * ratio)
+    big_text = "(module %s)" % "".join("(func (export \"g%d\") (result i32) i32.const %d)" % (i, i)
+                                       for i in range(100_000))
+    ratio = _python_progress_ratio(lambda: wat2wasm(big_text))
+    assert ratio > 0.2, "wat2wasm: another thread ran at %.0f%% of its speed" % (100 * ratio)
