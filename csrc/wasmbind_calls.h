@@ -14,6 +14,11 @@
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
 
+#include <stdint.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
 /* ----------------------------------------------------- thread identity */
 
 /* An identifier of the calling thread, unique among live threads, for the
@@ -27,6 +32,58 @@ static inline unsigned long wb_thread_id(void) {
 #else
     return PyThread_get_thread_ident();
 #endif
+}
+
+
+/* ------------------------------------------------ native stack headroom */
+
+/* Wasm runs on the calling thread's stack and may use max_wasm_stack bytes
+ * of it below the point where it enters: a thread with less room than that
+ * (plus a margin for host functions and the engine's own frames) would crash
+ * on deep recursion instead of trapping, so calls there are refused. */
+#define WB_STACK_MARGIN (128 * 1024)
+
+#if defined(_MSC_VER)
+#define WB_THREAD_LOCAL __declspec(thread)
+#else
+#define WB_THREAD_LOCAL __thread
+#endif
+
+/* The lowest address of this thread's stack, looked up once per thread: 0
+ * for not yet, 1 where it is unknown (then every call may run). */
+static WB_THREAD_LOCAL uintptr_t wb_stack_low;
+
+static uintptr_t wb_stack_low_lookup(void) {
+#if defined(_WIN32)
+    ULONG_PTR low = 0, high = 0;
+    GetCurrentThreadStackLimits(&low, &high);
+    return low ? (uintptr_t)low : 1;
+#elif defined(__APPLE__)
+    pthread_t self = pthread_self();
+    return (uintptr_t)pthread_get_stackaddr_np(self) - (uintptr_t)pthread_get_stacksize_np(self);
+#elif defined(__linux__)
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 1;
+    if (pthread_attr_getstack(&attr, &addr, &size) != 0 || addr == NULL)
+        addr = (void *)1;
+    pthread_attr_destroy(&attr);
+    return (uintptr_t)addr;
+#else
+    return 1;
+#endif
+}
+
+/* Bytes of stack left below the caller (huge when the caller runs on a
+ * stack other than the thread's own, which it cannot know about). */
+static inline size_t wb_stack_left(void) {
+    char here;
+    uintptr_t low = wb_stack_low;
+    if (low == 0)
+        low = wb_stack_low = wb_stack_low_lookup();
+    return (size_t)((uintptr_t)&here - low);
 }
 
 
@@ -53,6 +110,7 @@ typedef struct {
     unsigned long owner;      /* wb_thread_id() of the thread running them */
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
+    size_t stack_need;        /* native stack a call needs: max_wasm_stack + WB_STACK_MARGIN */
 } wb_store_state_t;
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
@@ -160,11 +218,18 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     return r;
 }
 
-/* Before a call into the store (the store's context already checked). */
-static inline void wb_state_enter(wb_store_state_t *st) {
-    if (st->depth == 0)
+/* Before a call into the store (the store's context already checked): 0, or
+ * -1 (nothing changed) when the thread's stack has too little room left. Only
+ * the outermost call into a store is checked: the engine keeps the stack
+ * limit it set then for calls nested in it. */
+static inline int wb_state_enter(wb_store_state_t *st) {
+    if (st->depth == 0) {
+        if (wb_stack_left() < st->stack_need)
+            return -1;
         st->owner = wb_thread_id();
+    }
     st->depth += 1;
+    return 0;
 }
 
 /* After a call into the store returns (with the GIL or without it): takes the

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from conftest import assert_clean, run_py
 from wasmbind import Engine, Func, FuncType, Instance, Module, Store, StoreBusyError
 
 SPIN = """(module
@@ -364,3 +365,91 @@ def test_compile_and_wat2wasm_let_go_of_the_gil():
                                        for i in range(100_000))
     ratio = _python_progress_ratio(lambda: wat2wasm(big_text))
     assert ratio > 0.2, "wat2wasm: another thread ran at %.0f%% of its speed" % (100 * ratio)
+
+
+SMALL_STACK = r'''
+import threading
+import numpy
+import wasmbind
+from wasmbind import Config, Engine, Instance, Linker, Module, Store, Trap, TrapCode, WasmError
+
+REC = """(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (func $r (export "r") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $r)
+  (func (export "id") (param i32) (result i32) local.get 0)
+  (func (export "via_host") (param i32) (result i32) local.get 0 call $h))"""
+START = '(module (func $s (drop (i32.const 1))) (start $s))'
+
+def outcome(fn):
+    try:
+        fn()
+        return "ran"
+    except Trap as exc:
+        return exc.code.name
+    except WasmError as exc:
+        assert "not enough native stack" in str(exc) and "max_wasm_stack" in str(exc), exc
+        return "refused"
+
+def on_thread(stack_kib, fn):
+    threading.stack_size(stack_kib * 1024)
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join(60)
+    threading.stack_size(0)
+    return out[0]
+
+def entry_points(engine):
+    # each way into Wasm on an engine, to try on another thread
+    other = Engine(Config(max_wasm_stack=64 * 1024))
+    small = Instance(Store(other), Module(other, REC), [lambda x: x])
+    def reenter(x):  # host -> Wasm in another store (a fresh stack limit)
+        return inst.exports.id(x)
+    s = Store(engine)
+    inst = Instance(s, Module(engine, REC), [lambda x: x])
+    linker = Linker(engine)
+    return {
+        "call": lambda: inst.exports.r(0),
+        "map": lambda: inst.exports.id.map(numpy.arange(3, dtype="int32")),
+        "start": lambda: Instance(Store(engine), Module(engine, START)),
+        "linker": lambda: linker.instantiate(Store(engine), Module(engine, START)),
+        "reentry": lambda: Instance(Store(other), Module(other, REC), [reenter]).exports.via_host(1),
+        "run_wasi": lambda: wasmbind.run_wasi(START, invoke="x", engine=engine),
+    }
+'''
+
+
+def test_small_thread_stack_refused_at_every_entry_point():
+    # a thread with a 256 KiB stack cannot hold the engine's default 512 KiB
+    # Wasm stack: deep recursion used to segfault; now no entry into Wasm
+    # runs there, and each raises a clear WasmError
+    code = SMALL_STACK + r'''
+eps = entry_points(Engine())  # instances made here, used on the small thread
+print(sorted(on_thread(256, lambda: {n: outcome(f) for n, f in eps.items()}).items()))
+'''
+    proc = run_py(code)
+    assert_clean(proc)
+    got = dict(eval(proc.stdout))
+    assert got == {"call": "refused", "map": "refused", "start": "refused", "linker": "refused",
+                   "reentry": "refused", "run_wasi": "refused"}, got
+
+
+def test_small_thread_stack_with_small_wasm_stack_traps_cleanly():
+    code = SMALL_STACK + r'''
+small = Engine(Config(max_wasm_stack=64 * 1024))
+def deep():
+    s = Store(small)
+    inner = {}
+    inst = Instance(s, Module(small, REC), [lambda x: inner["r"](x)])
+    inner["r"] = inst.exports.r
+    return [outcome(lambda: inst.exports.r(0)),          # plain recursion
+            outcome(lambda: inst.exports.via_host(0)),   # Wasm -> host -> Wasm, same store
+            inst.exports.id(5) == 5]
+print(on_thread(256, deep))
+# the default engine on a thread with room for it: a trap, as on the main thread
+print(on_thread(2048, lambda: outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0))))
+print(outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0)))
+'''
+    proc = run_py(code)
+    assert_clean(proc, "['STACK_OVERFLOW', 'STACK_OVERFLOW', True]\nSTACK_OVERFLOW\nSTACK_OVERFLOW")

@@ -16,6 +16,8 @@ cdef class Engine:
     cdef bint _parallel
     # the same engine without the thread pool, for compiles after a fork
     cdef wasm_engine_t *_serial
+    # native stack a call needs (max_wasm_stack and a margin), see wb_state_enter
+    cdef size_t _stack_need
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL

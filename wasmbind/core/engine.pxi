@@ -6,6 +6,9 @@ cdef bint _pool_started = False  # this process may have started the compile thr
 cdef bint _pool_lost = False     # an ancestor did: they do not exist here
 
 
+_ENGINE_MAX_WASM_STACK = 512 * 1024  # the engine's max_wasm_stack when none is given
+
+
 cdef wasm_config_t *_build_config(object config) except NULL:
     cdef wasm_config_t *c
     config.validate()
@@ -103,6 +106,7 @@ cdef class Engine:
         self._epoch = config.epoch_interruption
         self._fuel = config.consume_fuel
         self._parallel = config.parallel_compilation is not False and not _pool_lost
+        self._stack_need = (config.max_wasm_stack or _ENGINE_MAX_WASM_STACK) + WB_STACK_MARGIN
         rc = wb_ticker_add(self._ptr) if self._epoch else 0
         if rc != 0:
             wasm_engine_delete(self._ptr)

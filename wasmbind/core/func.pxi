@@ -113,7 +113,8 @@ cdef class Func(_StoreObject):
                     _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
                 except (TypeError, OverflowError, ValueError) as exc:
                     self._arg_error(i, exc)
-            wb_state_enter(&store._state)
+            if wb_state_enter(&store._state):
+                _stack_refused(store)
             if store._state.release_gil:
                 with nogil:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
@@ -198,7 +199,8 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     for i in range(nargs):
         if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
-    wb_state_enter(&store._state)
+    if wb_state_enter(&store._state):
+        _stack_refused(store)
     if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)

@@ -114,7 +114,8 @@ cdef class Instance(_StoreObject):
         try:
             for i in range(n):
                 _as_extern(store, items[i], &ext[i])
-            wb_state_enter(&store._state)
+            if wb_state_enter(&store._state):
+                _stack_refused(store)
             err = wasmtime_instance_new(ctx, module._module(), ext, n, &self._instance, &trap)
             wb_state_leave(&store._state)
             if err != NULL or trap != NULL:

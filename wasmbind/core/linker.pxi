@@ -113,7 +113,8 @@ cdef class Linker:
         cdef wasmtime_instance_t inst
         cdef wasm_trap_t *trap = NULL
         self._check_store(store)
-        wb_state_enter(&store._state)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         err = wasmtime_linker_instantiate(self._linker(), ctx, module._module(), &inst, &trap)
         wb_state_leave(&store._state)
         if err != NULL or trap != NULL:

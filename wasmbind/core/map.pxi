@@ -107,7 +107,8 @@ cdef object _map(Func f, tuple arrays, object out):
             ptrs[np + j] = <char *>views[nbuf].buf
             nbuf += 1
         # the loop
-        wb_state_enter(&store._state)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         if store._state.release_gil:
             with nogil:
                 failed_at = _map_loop(ctx, &f._func, np, nr, n, kinds, ptrs, scalars, raw, &err, &trap)

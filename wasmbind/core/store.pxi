@@ -36,6 +36,7 @@ cdef class Store:
         self.engine = _engine_arg(engine)
         self._state.store = <PyObject *>self
         self._state.release_gil = release_gil
+        self._state.stack_need = self.engine._stack_need
         self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
         if self._store == NULL:
             raise WasmError("the engine could not create a store")
@@ -283,6 +284,17 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
 
 
 # ---- the choke point after calls into Wasm ------------------------------------
+
+cdef int _stack_refused(Store store) except -1:
+    """wb_state_enter refused a call: this thread's stack is too small for it."""
+    raise WasmError(
+        "not enough native stack on this thread to run Wasm safely: %d KiB left, the engine "
+        "lets Wasm use %d KiB (max_wasm_stack) and host functions need %d KiB more; run it "
+        "on a thread with a larger stack (threading.stack_size) or use an Engine with a "
+        "smaller Config(max_wasm_stack=...)"
+        % (wb_stack_left() // 1024, (store._state.stack_need - WB_STACK_MARGIN) // 1024,
+           WB_STACK_MARGIN // 1024))
+
 
 cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap,
                              object error_cls=None) except -1:
