@@ -453,3 +453,71 @@ print(outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0
 '''
     proc = run_py(code)
     assert_clean(proc, "['STACK_OVERFLOW', 'STACK_OVERFLOW', True]\nSTACK_OVERFLOW\nSTACK_OVERFLOW")
+
+
+SLEEP = """(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    ;; one subscription: a relative clock (monotonic) of 0.5 s
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 500000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"""
+
+
+def test_wasi_sleep_lets_go_of_the_gil():
+    # a WASI call that waits (here poll_oneoff sleeping, as for stdin) ran in
+    # the engine with the GIL held: every thread stopped. WASI stores always
+    # call without the GIL.
+    from wasmbind import Linker, WasiConfig, run_wasi
+    ratio = _python_progress_ratio(lambda: run_wasi(SLEEP).check_returncode())
+    assert ratio > 0.5, "run_wasi: another thread ran at %.0f%% of its speed" % (100 * ratio)
+    engine = Engine()
+    linker = Linker(engine)
+    linker.define_wasi()
+    module = Module(engine, SLEEP)
+    s = Store(engine)
+    assert not s.release_gil
+    s.set_wasi(WasiConfig())
+    assert s.release_gil
+    s.release_gil = False  # asking cannot make WASI calls hold the GIL
+    assert s.release_gil
+    start = linker.instantiate(s, module).exports["_start"]
+    ratio = _python_progress_ratio(start)
+    assert ratio > 0.5, "Store with WASI: another thread ran at %.0f%% of its speed" % (100 * ratio)
+
+
+def test_blocking_wait_on_shared_memory_does_not_freeze_other_threads():
+    # Config(wasm_threads=True): a guest can wait forever in
+    # memory.atomic.wait (nothing can end it), but never with the GIL, in a
+    # call or in a start function; the child exits with the waits still blocked
+    code = r'''
+import os, threading, time
+import wasmbind
+from wasmbind import Config, Engine, Instance, Module, Store
+WAIT = """(module (memory 1 1 shared)
+  (func $w (export "w") (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  %s)"""
+e = Engine(Config(wasm_threads=True))
+assert Store(e).release_gil and Store(e, release_gil=False).release_gil
+
+def python_rate():
+    n, end = 0, time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+free = python_rate()
+module = Module(e, WAIT % "")
+calls = [lambda: Instance(Store(e), module).exports.w(),
+         lambda: Instance(Store(e), Module(e, WAIT % "(start $w)")),
+         lambda: wasmbind.Linker(e).instantiate(Store(e), Module(e, WAIT % "(start $w)"))]
+for call in calls:
+    threading.Thread(target=call, daemon=True).start()
+time.sleep(0.2)
+print(python_rate() / free > 0.3, flush=True)
+os._exit(0)
+'''
+    proc = run_py(code, timeout=60)
+    assert_clean(proc, "True")

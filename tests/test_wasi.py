@@ -490,3 +490,75 @@ def test_process_exits_cleanly_after_captured_runs(wasm_path):
         assert p.returncode == 0, p.stderr
         assert p.stdout == "ok\n"
         assert "panic" not in p.stderr, p.stderr
+
+
+# ---- files for the streams that could block, and engines that could -----------
+
+WAT_CMD_NOP = '(module (func (export "_start")))'
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_fifo_streams_refused_without_blocking(tmp_path):
+    # opening a FIFO waits for its other end (inside the engine, holding the
+    # GIL, out of reach of Ctrl-C): refused at once, for every stream and
+    # both ways of configuring it; in a child process, so a hang fails the test
+    from conftest import assert_clean, run_py
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = """
+    import pathlib, wasmbind
+    from wasmbind import Store, WasiConfig
+    fifo = %r
+    cases = [lambda: wasmbind.run_wasi(%r, stdout=fifo),
+             lambda: wasmbind.run_wasi(%r, stderr=pathlib.Path(fifo)),
+             lambda: wasmbind.run_wasi(%r, stdin=pathlib.Path(fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stderr_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdin_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=%r))]
+    for case in cases:
+        try:
+            case()
+            print("opened")
+        except ValueError as exc:
+            print("refused", "a FIFO" in str(exc) or "a directory" in str(exc))
+    """ % (str(fifo), WAT_CMD_NOP, WAT_CMD_NOP, WAT_CMD_NOP, str(tmp_path))
+    proc = run_py(code, timeout=30)
+    assert_clean(proc, "\n".join(["refused True"] * 7))
+
+
+def test_devices_and_new_files_still_open(tmp_path):
+    # character devices (/dev/null) and regular files, new or not, still work
+    if not os.path.exists(os.devnull) or os.name == "nt":
+        pytest.skip("no /dev/null")
+    r = run_wasi(WAT_CMD_NOP, stdin=Path(os.devnull), stdout=os.devnull, stderr=os.devnull)
+    assert r.returncode == 0
+    out = tmp_path / "new.txt"
+    assert run_wasi(WAT_CMD_NOP, stdout=out).returncode == 0 and out.exists()
+    with pytest.raises(FileNotFoundError):
+        run_wasi(WAT_CMD_NOP, stdin=tmp_path / "missing")
+
+
+SHARED_WAIT = """(module (memory 1 1 shared)
+  (func (export "_start")
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))))"""
+
+
+def test_run_wasi_refuses_engines_with_shared_memories():
+    # a guest blocked in memory.atomic.wait cannot be stopped by a timeout,
+    # fuel or Ctrl-C: run_wasi does not take engines that allow it
+    from wasmbind import Config
+    from wasmbind.wasi import sandbox_engine
+    threads = Config(wasm_threads=True)
+    for call in (lambda: run_wasi(SHARED_WAIT, config=threads, timeout=1),
+                 lambda: run_wasi(SHARED_WAIT, engine=Engine(threads), timeout=1),
+                 lambda: run_wasi(Module(Engine(threads), SHARED_WAIT), timeout=1),
+                 lambda: sandbox_engine(threads)):
+        with pytest.raises(ValueError, match="memory.atomic.wait"):
+            call()
+    # the default engines refuse shared memories when instantiating, clearly
+    with pytest.raises(wasmbind.WasmError, match="wasm_threads=True"):
+        run_wasi(SHARED_WAIT, timeout=1)
+    # and a wait on a memory that is not shared traps instead of blocking
+    r = run_wasi(SHARED_WAIT.replace(" shared", ""), timeout=5)
+    assert r.trap is not None and "non-shared" in r.trap.message

@@ -18,6 +18,8 @@ cdef class Engine:
     cdef wasm_engine_t *_serial
     # native stack a call needs (max_wasm_stack and a margin), see wb_state_enter
     cdef size_t _stack_need
+    # Config(wasm_threads=True): guests may block in memory.atomic.wait
+    cdef bint _shared_memory
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL

@@ -35,6 +35,7 @@ from wasmbind.includes.wasi cimport *
 
 import os as _os
 import re as _re
+import stat as _stat
 import sys as _sys
 import threading
 from collections.abc import Mapping as _Mapping

@@ -105,6 +105,7 @@ cdef class Instance(_StoreObject):
         cdef wasmtime_extern_t *ext = NULL
         cdef wasmtime_error_t *err
         cdef wasm_trap_t *trap = NULL
+        cdef wasmtime_module_t *mod = module._module()
         if self.store is not None:
             raise WasmError("Instance is already initialized")
         if n:
@@ -116,7 +117,11 @@ cdef class Instance(_StoreObject):
                 _as_extern(store, items[i], &ext[i])
             if wb_state_enter(&store._state):
                 _stack_refused(store)
-            err = wasmtime_instance_new(ctx, module._module(), ext, n, &self._instance, &trap)
+            if store._state.release_gil:  # a start function runs like a call
+                with nogil:
+                    err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
+            else:
+                err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
             wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
                 _link_failure(store, err, trap)

@@ -112,10 +112,17 @@ cdef class Linker:
         cdef wasmtime_context_t *ctx = store._context()
         cdef wasmtime_instance_t inst
         cdef wasm_trap_t *trap = NULL
+        cdef wasmtime_error_t *err
+        cdef wasmtime_linker_t *linker = self._linker()
+        cdef wasmtime_module_t *mod = module._module()
         self._check_store(store)
         if wb_state_enter(&store._state):
             _stack_refused(store)
-        err = wasmtime_linker_instantiate(self._linker(), ctx, module._module(), &inst, &trap)
+        if store._state.release_gil:  # a start function runs like a call
+            with nogil:
+                err = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap)
+        else:
+            err = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap)
         wb_state_leave(&store._state)
         if err != NULL or trap != NULL:
             _link_failure(store, err, trap)

@@ -1,6 +1,11 @@
 # Stores: Store with its fuel, deadlines and limits; the epoch callback's body;
 # the choke point that turns a failed call into the right exception.
 
+# Why calls into a store run without the GIL (bits of wb_store_state_t.release_gil)
+cdef enum:
+    _GIL_ASKED = 1     # Store(release_gil=True)
+    _GIL_BLOCKING = 2  # a call can block inside the engine (WASI, shared memories)
+
 cdef Engine _engine_arg(object engine):
     if engine is None:
         return default_engine()
@@ -22,7 +27,10 @@ cdef class Store:
     long call then lets go of it for the rest of the call and takes it back when
     it returns, so other threads run on and stores in different threads run
     Wasm in parallel (see ``Config.epoch_interruption``). ``release_gil=True``
-    releases the GIL for the whole of every call instead.
+    releases the GIL for the whole of every call instead, and so do stores
+    whose calls can block inside the engine: stores given WASI (a guest can
+    wait for input or sleep) and stores of engines with
+    ``Config(wasm_threads=True)`` (``memory.atomic.wait``).
     Use as a context manager or call :meth:`close`; closing twice is harmless.
     """
 
@@ -35,7 +43,9 @@ cdef class Store:
             raise WasmError("Store is already initialized")
         self.engine = _engine_arg(engine)
         self._state.store = <PyObject *>self
-        self._state.release_gil = release_gil
+        self._state.release_gil = _GIL_ASKED if release_gil else 0
+        if self.engine._shared_memory:
+            self._state.release_gil |= _GIL_BLOCKING
         self._state.stack_need = self.engine._stack_need
         self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
         if self._store == NULL:
@@ -66,14 +76,16 @@ cdef class Store:
 
     @property
     def release_gil(self):
-        """Whether calls into this store release the GIL for their whole duration."""
-        return bool(self._state.release_gil)
+        """Whether calls into this store release the GIL for their whole duration:
+        asked for, or always for stores with WASI or on engines with
+        ``Config(wasm_threads=True)`` (their calls can block inside the engine)."""
+        return self._state.release_gil != 0
 
     @release_gil.setter
     def release_gil(self, bint value):
         if self._state.depth:
             raise WasmError("cannot change release_gil while a call into the store is running")
-        self._state.release_gil = value
+        self._state.release_gil = (self._state.release_gil & _GIL_BLOCKING) | (_GIL_ASKED if value else 0)
 
     def close(self):
         """Free the store and everything in it. Idempotent.
@@ -220,6 +232,8 @@ cdef class Store:
         if not isinstance(config, WasiConfig):
             raise TypeError("expected a WasiConfig, got %s" % type(config).__name__)
         new_out, new_err = (<WasiConfig>config)._apply(self._context())
+        # WASI calls can wait (stdin, poll_oneoff): never with the GIL held
+        self._state.release_gil |= _GIL_BLOCKING
         wb_capture_decref(self._stdout)
         wb_capture_decref(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
@@ -351,4 +365,7 @@ cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) ex
     wasmtime_error_delete(err)
     if "import" in message or "incompatible" in message:
         raise LinkError(message)
+    if "shared memory support is disabled" in message:
+        raise WasmError("the module has a shared memory: that needs an Engine with "
+                        "Config(wasm_threads=True)")
     raise WasmError(message)
