@@ -77,8 +77,12 @@ class Config:
     (default on). It costs per loop iteration: measured here 1.1x to 3.4x the
     time of tight compute loops (most on floating-point loops); turn it off
     for pure number crunching that needs none of those.
-    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
+    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB);
+    calls on a thread with less stack left than that plus 128 KiB are refused.
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
+    ``wasm_threads=True`` also allows shared memories, where a guest can block
+    in ``memory.atomic.wait`` beyond the reach of fuel, deadlines and Ctrl-C:
+    stores of such engines call without the GIL, and ``run_wasi`` refuses them.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
     cache config file. Linear memory never moves: views stay valid across growth.
     """
