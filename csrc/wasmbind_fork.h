@@ -55,10 +55,7 @@ static void wb_fork_prepare(void) {
 /* In the child: fresh synchronisation objects (no other thread exists to
  * hold them) and the epoch ticker running again. */
 static void wb_fork_child(void) {
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
-    wb_unlocked.lock = lock;
-    wb_unlocked.idle = idle;
+    wb_sync_reset(&wb_unlocked.lock, &wb_unlocked.idle);
     wb_unlocked.running = 0;
     wb_ticker_after_fork_child();
 }

@@ -145,15 +145,19 @@ static void wb_ticker_remove(wasm_engine_t *engine) {
 }
 
 #ifndef _WIN32
-/* In the child of a fork, which has no ticker thread: the copied lock may
- * have been held by the parent's ticker and the condition variable may count
- * it as a waiter, so both start afresh; the thread starts again for the
- * engines the child inherited (or with the next one registered). */
+/* A lock and condition variable as new, in the child of a fork: the copies
+ * may be held by, or count as waiting, threads the child does not have. */
+static void wb_sync_reset(pthread_mutex_t *lock, pthread_cond_t *cond) {
+    pthread_mutex_t fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    *lock = fresh_lock;
+    *cond = fresh_cond;
+}
+
+/* In the child of a fork, which has no ticker thread: the thread starts
+ * again for the engines the child inherited (or with the next one). */
 static void wb_ticker_after_fork_child(void) {
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-    wb_ticker.lock = lock;
-    wb_ticker.wake = wake;
+    wb_sync_reset(&wb_ticker.lock, &wb_ticker.wake);
     wb_ticker.started = 0;
     WB_LOCK();
     if (wb_ticker.count > 0)

@@ -60,29 +60,25 @@ def worker_dir(tmp_path):
     return str(tmp_path)
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_multiprocessing_pool(worker_dir, method):
-    if method not in START_METHODS:
-        pytest.skip("no %s start method here" % method)
-    body = textwrap.dedent('''
-    ctx = multiprocessing.get_context({method!r})
-    with ctx.Pool(2) as pool:
-        results = pool.map_async(fork_worker.work, range(4)).get(60)
-    ''').format(method=method)
-    proc = run_py(POOL_RUN.format(dir=worker_dir, body=body), timeout=120)
-    assert_clean(proc, "ok")
+POOLS = {
+    "Pool": """
+with ctx.Pool(2) as pool:
+    results = pool.map_async(fork_worker.work, range(4)).get(60)
+""",
+    "ProcessPoolExecutor": """
+from concurrent.futures import ProcessPoolExecutor
+with ProcessPoolExecutor(2, mp_context=ctx) as ex:
+    results = list(ex.map(fork_worker.work, range(4), timeout=60))
+""",
+}
 
 
+@pytest.mark.parametrize("pool", sorted(POOLS))
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_process_pool_executor(worker_dir, method):
+def test_process_pools(worker_dir, pool, method):
     if method not in START_METHODS:
         pytest.skip("no %s start method here" % method)
-    body = textwrap.dedent('''
-    from concurrent.futures import ProcessPoolExecutor
-    ctx = multiprocessing.get_context({method!r})
-    with ProcessPoolExecutor(2, mp_context=ctx) as ex:
-        results = list(ex.map(fork_worker.work, range(4), timeout=60))
-    ''').format(method=method)
+    body = "ctx = multiprocessing.get_context(%r)\n%s" % (method, POOLS[pool])
     proc = run_py(POOL_RUN.format(dir=worker_dir, body=body), timeout=120)
     assert_clean(proc, "ok")
 
