@@ -15,6 +15,11 @@
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
 
+#include <stdint.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
 /* ----------------------------------------------------- thread identity */
 
 /* An identifier of the calling thread, unique among live threads, for the
@@ -28,6 +33,58 @@ static inline unsigned long wb_thread_id(void) {
 #else
     return PyThread_get_thread_ident();
 #endif
+}
+
+
+/* ------------------------------------------------ native stack headroom */
+
+/* Wasm runs on the calling thread's stack and may use max_wasm_stack bytes
+ * of it below the point where it enters: a thread with less room than that
+ * (plus a margin for host functions and the engine's own frames) would crash
+ * on deep recursion instead of trapping, so calls there are refused. */
+#define WB_STACK_MARGIN (128 * 1024)
+
+#if defined(_MSC_VER)
+#define WB_THREAD_LOCAL __declspec(thread)
+#else
+#define WB_THREAD_LOCAL __thread
+#endif
+
+/* The lowest address of this thread's stack, looked up once per thread: 0
+ * for not yet, 1 where it is unknown (then every call may run). */
+static WB_THREAD_LOCAL uintptr_t wb_stack_low;
+
+static uintptr_t wb_stack_low_lookup(void) {
+#if defined(_WIN32)
+    ULONG_PTR low = 0, high = 0;
+    GetCurrentThreadStackLimits(&low, &high);
+    return low ? (uintptr_t)low : 1;
+#elif defined(__APPLE__)
+    pthread_t self = pthread_self();
+    return (uintptr_t)pthread_get_stackaddr_np(self) - (uintptr_t)pthread_get_stacksize_np(self);
+#elif defined(__linux__)
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 1;
+    if (pthread_attr_getstack(&attr, &addr, &size) != 0 || addr == NULL)
+        addr = (void *)1;
+    pthread_attr_destroy(&attr);
+    return (uintptr_t)addr;
+#else
+    return 1;
+#endif
+}
+
+/* Bytes of stack left below the caller (huge when the caller runs on a
+ * stack other than the thread's own, which it cannot know about). */
+static inline size_t wb_stack_left(void) {
+    char here;
+    uintptr_t low = wb_stack_low;
+    if (low == 0)
+        low = wb_stack_low = wb_stack_low_lookup();
+    return (size_t)((uintptr_t)&here - low);
 }
 
 
@@ -54,6 +111,7 @@ typedef struct {
     unsigned long owner;      /* wb_thread_id() of the thread running them */
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
+    size_t stack_need;        /* native stack a call needs: max_wasm_stack + WB_STACK_MARGIN */
 } wb_store_state_t;
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
@@ -69,27 +127,55 @@ static inline int wb_state_has_gil(const wb_store_state_t *st) {
     return !st->release_gil && st->released_depth == 0;
 }
 
-static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
-    return wb_state_has_gil((wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller)));
+static inline wb_store_state_t *wb_caller_state(wasmtime_caller_t *caller) {
+    return (wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller));
+}
+
+/* A host function called without the GIL takes it for its run. Calls into
+ * the store it makes then start holding the GIL, like any call, and may let
+ * go of it at their own epoch ticks: the calling call's "let go at a tick"
+ * state is set aside meanwhile, and back when the host function returns. */
+typedef struct {
+    PyGILState_STATE gil;
+    int released_depth;
+    PyThreadState *saved_ts;
+} wb_host_gil_t;
+
+static inline void wb_host_take_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    h->gil = PyGILState_Ensure();
+    h->released_depth = st->released_depth;
+    h->saved_ts = st->saved_ts;
+    st->released_depth = 0;
+    st->saved_ts = NULL;
+}
+
+static inline void wb_host_drop_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    st->released_depth = h->released_depth;
+    st->saved_ts = h->saved_ts;
+    PyGILState_Release(h->gil);
 }
 
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
                                            size_t n) {
-    if (wb_caller_has_gil(caller))
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
         return wb_raw_body(env, caller, v, n);
-    PyGILState_STATE st = PyGILState_Ensure();
+    wb_host_take_gil(st, &h);
     wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
-    PyGILState_Release(st);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 
 static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
                                       size_t nargs, wasmtime_val_t *results, size_t nresults) {
-    if (wb_caller_has_gil(caller))
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
         return wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_STATE st = PyGILState_Ensure();
+    wb_host_take_gil(st, &h);
     wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_Release(st);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 
@@ -133,11 +219,18 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     return r;
 }
 
-/* Before a call into the store (the store's context already checked). */
-static inline void wb_state_enter(wb_store_state_t *st) {
-    if (st->depth == 0)
+/* Before a call into the store (the store's context already checked): 0, or
+ * -1 (nothing changed) when the thread's stack has too little room left. Only
+ * the outermost call into a store is checked: the engine keeps the stack
+ * limit it set then for calls nested in it. */
+static inline int wb_state_enter(wb_store_state_t *st) {
+    if (st->depth == 0) {
+        if (wb_stack_left() < st->stack_need)
+            return -1;
         st->owner = wb_thread_id();
+    }
     st->depth += 1;
+    return 0;
 }
 
 /* After a call into the store returns (with the GIL or without it): takes the

@@ -683,11 +683,21 @@ def test_inherit_argv_copies_the_host_argv(wasm_path):
 
 # ---------------------------------------------------------------- host paths in any encoding
 
-def _fds():
-    return len(os.listdir("/proc/self/fd"))
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def _o_path_fds():
+    """This process's descriptors opened with O_PATH (read from /proc)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fdinfo"):
+        try:
+            with open("/proc/self/fdinfo/" + fd) as f:
+                flags = int(f.readline().split()[1], 8)
+        except (OSError, ValueError, IndexError):
+            continue
+        if flags & getattr(os, "O_PATH", 0):
+            found.add(int(fd))
+    return found
+
+
 def test_host_paths_that_are_not_utf8(prog, tmp_path):
     root = os.fsencode(tmp_path)
     sb = root + b"/sb\xfe"
@@ -696,7 +706,6 @@ def test_host_paths_that_are_not_utf8(prog, tmp_path):
         f.write(b"AAA\n")
     with open(root + b"/in\xff", "wb") as f:
         f.write(b"input bytes")
-    before = _fds()
     for host in (sb, os.fsdecode(sb), Path(os.fsdecode(sb))):
         r = run(prog, "files", "read", "/sb/a.txt", "write", "/sb/new.txt", "hi", dirs=[(host, "/sb")])
         assert r.returncode == 0 and r.stdout == b"AAA\nWROTE /sb/new.txt 3\n", r.stderr
@@ -710,10 +719,12 @@ def test_host_paths_that_are_not_utf8(prog, tmp_path):
     assert r.returncode == 0 and r.stdout is None
     assert open(out, "rb").read().startswith(b"hello from wasi\n")
     assert open(err, "rb").read() == b"hello stderr\n"
+    # the descriptors opened here to reach the paths (O_PATH ones) are closed
+    # once the engine has its own
     wc = WasiConfig(stdout_file=out, stdin_file=root + b"/in\xff")
     wc.preopen_dir(sb, "/sb")
     Store().set_wasi(wc)
-    assert _fds() == before  # the descriptors opened to reach the paths are closed
+    assert _o_path_fds() == set()
     with pytest.raises(FileNotFoundError):
         Store().set_wasi(WasiConfig(stdin_file=root + b"/missing\xff"))
     with pytest.raises(ValueError, match="guest path"):
@@ -744,3 +755,75 @@ def test_default_argv0_of_a_file_named_in_another_encoding(wasm_path, tmp_path):
 def test_run_wasi_argument_errors(prog, kw, exc):
     with pytest.raises(exc):
         run_wasi(prog("hello"), ["hello"], **kw)
+
+
+# ---- files for the streams that could block, and engines that could -----------
+
+WAT_CMD_NOP = '(module (func (export "_start")))'
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_fifo_streams_refused_without_blocking(tmp_path):
+    # opening a FIFO waits for its other end (inside the engine, holding the
+    # GIL, out of reach of Ctrl-C): refused at once, for every stream and
+    # both ways of configuring it; in a child process, so a hang fails the test
+    from support import assert_clean, run_py
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = """
+    import pathlib, wasmbind
+    from wasmbind import Store, WasiConfig
+    fifo = %r
+    cases = [lambda: wasmbind.run_wasi(%r, stdout=fifo),
+             lambda: wasmbind.run_wasi(%r, stderr=pathlib.Path(fifo)),
+             lambda: wasmbind.run_wasi(%r, stdin=pathlib.Path(fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stderr_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdin_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=%r))]
+    for case in cases:
+        try:
+            case()
+            print("opened")
+        except ValueError as exc:
+            print("refused", "a FIFO" in str(exc) or "a directory" in str(exc))
+    """ % (str(fifo), WAT_CMD_NOP, WAT_CMD_NOP, WAT_CMD_NOP, str(tmp_path))
+    proc = run_py(code, timeout=30)
+    assert_clean(proc, "\n".join(["refused True"] * 7))
+
+
+def test_devices_and_new_files_still_open(tmp_path):
+    # character devices (/dev/null) and regular files, new or not, still work
+    if not os.path.exists(os.devnull) or os.name == "nt":
+        pytest.skip("no /dev/null")
+    r = run_wasi(WAT_CMD_NOP, stdin=Path(os.devnull), stdout=os.devnull, stderr=os.devnull)
+    assert r.returncode == 0
+    out = tmp_path / "new.txt"
+    assert run_wasi(WAT_CMD_NOP, stdout=out).returncode == 0 and out.exists()
+    with pytest.raises(FileNotFoundError):
+        run_wasi(WAT_CMD_NOP, stdin=tmp_path / "missing")
+
+
+SHARED_WAIT = """(module (memory 1 1 shared)
+  (func (export "_start")
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))))"""
+
+
+def test_run_wasi_refuses_engines_with_shared_memories():
+    # a guest blocked in memory.atomic.wait cannot be stopped by a timeout,
+    # fuel or Ctrl-C: run_wasi does not take engines that allow it
+    from wasmbind import Config
+    from wasmbind.wasi import sandbox_engine
+    threads = Config(wasm_threads=True)
+    for call in (lambda: run_wasi(SHARED_WAIT, config=threads, timeout=1),
+                 lambda: run_wasi(SHARED_WAIT, engine=Engine(threads), timeout=1),
+                 lambda: run_wasi(Module(Engine(threads), SHARED_WAIT), timeout=1),
+                 lambda: sandbox_engine(threads)):
+        with pytest.raises(ValueError, match="memory.atomic.wait"):
+            call()
+    # the default engines refuse shared memories when instantiating, clearly
+    with pytest.raises(wasmbind.WasmError, match="wasm_threads=True"):
+        run_wasi(SHARED_WAIT, timeout=1)
+    # and a wait on a memory that is not shared traps instead of blocking
+    r = run_wasi(SHARED_WAIT.replace(" shared", ""), timeout=5)
+    assert r.trap is not None and "non-shared" in r.trap.message

@@ -13,9 +13,18 @@ cdef class Engine:
     cdef readonly object config
     cdef bint _epoch
     cdef bint _fuel
+    # compiles use the engine's thread pool (see _compile_engine)
+    cdef bint _parallel
+    # the same engine without the thread pool, for compiles after a fork
+    cdef wasm_engine_t *_serial
+    # native stack a call needs (max_wasm_stack and a margin), see wb_state_enter
+    cdef size_t _stack_need
+    # Config(wasm_threads=True): guests may block in memory.atomic.wait
+    cdef bint _shared_memory
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL
+    cdef wasm_engine_t *_compile_engine(self) except NULL
 
 
 cdef class Store:

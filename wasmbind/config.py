@@ -76,8 +76,12 @@ class Config:
     so wasmbind can reach running Wasm every few milliseconds: that is what
     deadlines, Ctrl-C and letting go of the GIL in long calls need. Off by
     default: the checks slow tight loops (see docs/benchmark-results.md).
-    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
+    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB);
+    calls on a thread with less stack left than that plus 128 KiB are refused.
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
+    ``wasm_threads=True`` also allows shared memories, where a guest can block
+    in ``memory.atomic.wait`` beyond the reach of fuel, deadlines and Ctrl-C:
+    stores of such engines call without the GIL, and ``run_wasi`` refuses them.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
     cache config file. Linear memory never moves: views stay valid across growth.
 

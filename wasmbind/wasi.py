@@ -185,11 +185,21 @@ class WasiResult:
 
 # ---------------------------------------------------------------- engines
 
+_THREADS_REFUSED = ("run_wasi runs guests it can stop, and a guest with a shared memory "
+                    "can block in memory.atomic.wait where no timeout, fuel or Ctrl-C reaches "
+                    "it: wasm_threads=True is refused here (run such a module in a Store of "
+                    "your own, or in a subprocess)")
+
+
 def sandbox_engine(config: Optional[Config] = None, *, fuel: bool = False,
                    max_wasm_stack: Optional[int] = None) -> Engine:
     """The shared Engine :func:`run_wasi` uses for ``config``: the same options
     with epoch interruption on (deadlines and Ctrl-C need it), fuel counting on
-    when ``fuel`` is true, and ``max_wasm_stack`` when given."""
+    when ``fuel`` is true, and ``max_wasm_stack`` when given.
+    ``Config(wasm_threads=True)`` is refused with ValueError: see
+    docs/sandbox.md, "Blocking waits"."""
+    if config is not None and config.wasm_threads:
+        raise ValueError(_THREADS_REFUSED)
     options = (config if config is not None else Config()).options()
     options["consume_fuel"] = bool(fuel or options["consume_fuel"])
     if max_wasm_stack is not None:
@@ -281,10 +291,7 @@ def _wasi_config(argv: List[Any], env: Optional[Mapping[Any, Any]], inherit_env:
     elif isinstance(stdin, (bytes, bytearray, memoryview)):
         wc.stdin_bytes = bytes(stdin)
     elif isinstance(stdin, os.PathLike):
-        path = os.fspath(stdin)
-        if not os.path.isfile(path):
-            raise FileNotFoundError("stdin: no such file: %r" % (path,))
-        wc.stdin_file = path
+        wc.stdin_file = os.fspath(stdin)  # WasiConfig refuses a FIFO, a directory...
     for name, v in (("stdout", stdout), ("stderr", stderr)):
         if v is CAPTURE:
             setattr(wc, "capture_" + name, True)
@@ -516,6 +523,8 @@ def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *
                              "(or a Module, which brings its engine): set them on the Engine")
         if fuel is not None and not engine.config.consume_fuel:
             raise ValueError("fuel needs an Engine made with Config(consume_fuel=True)")
+        if engine.config.wasm_threads:
+            raise ValueError(_THREADS_REFUSED)
         if not engine.config.epoch_interruption:
             # the sandbox promises deadlines and Ctrl-C, timeout or not
             raise ValueError("run_wasi needs an engine that can interrupt running Wasm: "

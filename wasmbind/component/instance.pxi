@@ -142,8 +142,9 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
                 _lower(<WitType>f._params[i], <object>PyTuple_GET_ITEM(args, i), &vals[i], store)
             except (TypeError, OverflowError, ValueError) as exc:
                 raise _with_path(exc, "%s() argument %r" % (f._name, f._pnames[i])) from None
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         called = True
-        wb_state_enter(&store._state)
         if store._state.release_gil:
             with nogil:
                 err = wasmtime_component_func_call(&f._func, ctx, vals, n, res, nres)

@@ -283,7 +283,8 @@ cdef class ComponentLinker:
             _default_wasip2(store)
         _check_imports(self, c)
         cdef const wasmtime_component_t *cp = c._component()
-        wb_state_enter(&store._state)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         if store._state.release_gil:
             with nogil:
                 err = wasmtime_component_linker_instantiate(self._ptr, ctx, cp, &inst)

@@ -128,7 +128,8 @@ cdef class ResourceHandle(_StoreObject):
         cdef wasmtime_context_t *ctx = self._context()
         cdef Store store = self.store
         cdef wasmtime_error_t *err
-        wb_state_enter(&store._state)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         if store._state.release_gil:
             with nogil:
                 err = wasmtime_component_resource_any_drop(ctx, self._ptr)

@@ -142,7 +142,8 @@ cdef class Func(_StoreObject):
         # conversions run Python code (__index__, a GC's __del__) that could
         # otherwise close it, or let another thread into it, between the
         # engine operations that use this context.
-        wb_state_enter(&store._state)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         try:
             vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
             if vals == NULL:
@@ -252,7 +253,8 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     for i in range(nargs):
         if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
             _to_raw_slow(self, i, <object>args[i], &raw[i])
-    wb_state_enter(&store._state)
+    if wb_state_enter(&store._state):
+        _stack_refused(store)
     if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)

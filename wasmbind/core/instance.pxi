@@ -129,8 +129,13 @@ cdef class Instance(_StoreObject):
             for i in range(n):
                 _as_extern(store, items[i], &ext[i])
             ctx = store._context()  # resolving the imports ran Python code
-            wb_state_enter(&store._state)
-            err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
+            if wb_state_enter(&store._state):
+                _stack_refused(store)
+            if store._state.release_gil:  # a start function runs like a call
+                with nogil:
+                    err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
+            else:
+                err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
             wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
                 _link_failure(store, err, trap)

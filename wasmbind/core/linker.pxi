@@ -175,7 +175,8 @@ cdef class Linker:
         n = _name_bytes(name, "name")
         self._set_owners(store, keys, False)
         ctx = store._context()
-        wb_state_enter(&store._state)  # a reactor runs its initializer: a call
+        if wb_state_enter(&store._state):  # a reactor runs its initializer: a call
+            _stack_refused(store)
         err = wasmtime_linker_module(linker, ctx, n, len(n), mod)
         wb_state_leave(&store._state)
         if err != NULL:
@@ -207,13 +208,19 @@ cdef class Linker:
         cdef wasmtime_module_t *mod
         cdef wasmtime_instance_t inst
         cdef wasm_trap_t *trap = NULL
+        cdef wasmtime_error_t *err
         self._check_store(store)
         self._check_module(module)
         mod = module._module()
         self._check_owners(store, [(d.module, d.name) for d in module.imports])
         ctx = store._context()
-        wb_state_enter(&store._state)
-        err = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
+        if store._state.release_gil:  # a start function runs like a call
+            with nogil:
+                err = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap)
+        else:
+            err = wasmtime_linker_instantiate(linker, ctx, mod, &inst, &trap)
         wb_state_leave(&store._state)
         if err != NULL or trap != NULL:
             _link_failure(store, err, trap)

@@ -496,7 +496,8 @@ cdef object _map(Func f, tuple arrays, object out):
             cn = _collapse(nd, shape, strides, nops)
             flat = cn == 1 and _flat_operands(np, nr, shape[0], base, strides, nd, kinds, scalars)
             ctx = store._context()
-            wb_state_enter(&store._state)
+            if wb_state_enter(&store._state):
+                _stack_refused(store)
             if store._state.release_gil:
                 with nogil:
                     if flat:

@@ -55,6 +55,72 @@ def _looks_like_wat(str text):
     return s.startswith("(") or s.startswith(";;")
 
 
+# Inputs at least this large are translated, validated, compiled or loaded
+# without the GIL, so other threads run meanwhile (the bytes object stays
+# referenced and is immutable). Smaller ones take too little time for the
+# hand-off to pay, and would then wait for the GIL to come back.
+cdef size_t _NOGIL_BYTES = 16 * 1024
+
+
+cdef wasmtime_module_t *_compile(Engine engine, bytes data) except NULL:
+    """Compiles a Wasm binary for ``engine``; raises CompileError."""
+    cdef wasm_engine_t *e = engine._compile_engine()
+    cdef const uint8_t *p = <const uint8_t *><char *>data
+    cdef size_t n = len(data)
+    cdef wasmtime_module_t *m = NULL
+    cdef wasmtime_error_t *err
+    if n >= _NOGIL_BYTES:
+        wb_unlocked_begin()
+        with nogil:
+            err = wasmtime_module_new(e, p, n, &m)
+            wb_unlocked_end()
+    else:
+        err = wasmtime_module_new(e, p, n, &m)
+    if err != NULL:
+        _raise_error(err, CompileError)
+    if e != engine._ptr:
+        m = _rehome(engine, m)
+    return m
+
+
+cdef wasmtime_module_t *_rehome(Engine engine, wasmtime_module_t *m) except NULL:
+    """Moves a module compiled by the engine's serial twin (after a fork) to
+    the engine itself; takes ``m``."""
+    cdef wasm_byte_vec_t out
+    err = wasmtime_module_serialize(m, &out)
+    wasmtime_module_delete(m)
+    if err != NULL:
+        _raise_error(err)
+    try:
+        return _load_serialized(engine, <const uint8_t *>out.data, out.size, True)
+    finally:
+        wasm_byte_vec_delete(&out)
+
+
+cdef wasmtime_module_t *_load_serialized(Engine engine, const uint8_t *p, size_t n, bint twin) except NULL:
+    """Loads serialized code into ``engine``; raises CompileError."""
+    cdef wasm_engine_t *e = engine._engine()
+    cdef wasmtime_module_t *m = NULL
+    cdef wasmtime_error_t *err
+    if n >= _NOGIL_BYTES:
+        wb_unlocked_begin()
+        with nogil:
+            err = wasmtime_module_deserialize(e, p, n, &m)
+            wb_unlocked_end()
+    else:
+        err = wasmtime_module_deserialize(e, p, n, &m)
+    if err != NULL:
+        if twin:
+            try:
+                message = _error_message(err)
+            finally:
+                wasmtime_error_delete(err)
+            raise WasmError("this Engine was made before os.fork() and cannot compile in the "
+                            "child (%s): make a new Engine in the child" % message)
+        _raise_error(err, CompileError)
+    return m
+
+
 def wat2wasm(text):
     """Translate WebAssembly text (WAT) to a Wasm binary; raises CompileError."""
     cdef wasm_byte_vec_t out
@@ -67,7 +133,15 @@ def wat2wasm(text):
         data = bytes(text)
     else:
         raise TypeError("wat2wasm() takes str or bytes, not %s" % type(text).__name__)
-    err = wasmtime_wat2wasm(<const char *>data, len(data), &out)
+    cdef const char *p = <const char *>data
+    cdef size_t n = len(data)
+    if n >= _NOGIL_BYTES:
+        wb_unlocked_begin()
+        with nogil:
+            err = wasmtime_wat2wasm(p, n, &out)
+            wb_unlocked_end()
+    else:
+        err = wasmtime_wat2wasm(p, n, &out)
     if err != NULL:
         _raise_error(err, CompileError)
     try:
@@ -97,9 +171,7 @@ cdef class Module:
             raise WasmError("Module is already initialized")
         e = _engine_arg(engine)
         data = _wasm_bytes(source)
-        err = wasmtime_module_new(e._engine(), <const uint8_t *><char *>data, len(data), &m)
-        if err != NULL:
-            _raise_error(err, CompileError)
+        m = _compile(e, data)
         if self._ptr != NULL:  # initialized meanwhile, by code run to read the source
             wasmtime_module_delete(m)
             raise WasmError("Module is already initialized")
@@ -138,8 +210,17 @@ cdef class Module:
     def validate(engine, source):
         """Check that ``source`` is a valid module; raises CompileError if not."""
         cdef Engine e = _engine_arg(engine)
-        data = _wasm_bytes(source)
-        err = wasmtime_module_validate(e._engine(), <const uint8_t *><char *>data, len(data))
+        cdef bytes data = _wasm_bytes(source)
+        cdef wasm_engine_t *ce = e._compile_engine()
+        cdef const uint8_t *p = <const uint8_t *><char *>data
+        cdef size_t n = len(data)
+        if n >= _NOGIL_BYTES:
+            wb_unlocked_begin()
+            with nogil:
+                err = wasmtime_module_validate(ce, p, n)
+                wb_unlocked_end()
+        else:
+            err = wasmtime_module_validate(ce, p, n)
         if err != NULL:
             _raise_error(err, CompileError)
 
@@ -174,15 +255,12 @@ cdef class Module:
         no Wasm binary, so it pickles as its artifact only.
         """
         cdef Engine e = _engine_arg(engine)
-        cdef wasmtime_module_t *m = NULL
+        cdef bytes buf
         try:
             buf = bytes(memoryview(data).cast("B"))
         except TypeError:
             raise TypeError("deserialize() takes bytes-like data, not %s" % type(data).__name__) from None
-        err = wasmtime_module_deserialize(e._engine(), <const uint8_t *><char *>buf, len(buf), &m)
-        if err != NULL:
-            _raise_error(err, CompileError)
-        return Module._wrap(e, m)
+        return Module._wrap(e, _load_serialized(e, <const uint8_t *><char *>buf, len(buf), False))
 
     @property
     def imports(self):

@@ -16,6 +16,11 @@ _NEEDS_EPOCHS = ("%s need an engine that can interrupt running Wasm: make it wit
                  "Engine(Config.sandbox()) (epoch_interruption=True); this one was made "
                  "with Config.fast() for full speed")
 
+# Why calls into a store run without the GIL (bits of wb_store_state_t.release_gil)
+cdef enum:
+    _GIL_ASKED = 1     # Store(release_gil=True)
+    _GIL_BLOCKING = 2  # a call can block inside the engine (WASI, shared memories)
+
 
 cdef Engine _engine_arg(object engine):
     if engine is None:
@@ -41,7 +46,9 @@ cdef class Store:
     back when it returns, so other threads run on and stores in different
     threads run Wasm in parallel; on a ``Config.fast()`` engine (the default)
     it keeps it. ``release_gil=True`` releases the GIL for the whole of every
-    call instead, on either.
+    call instead, on either, and so do stores whose calls can block inside
+    the engine: stores given WASI (a guest can wait for input or sleep) and
+    stores of engines with ``Config(wasm_threads=True)`` (``memory.atomic.wait``).
     Use as a context manager or call :meth:`close`; closing twice is harmless.
     A Store is initialized once: it cannot be opened again after ``close()``.
     """
@@ -65,7 +72,10 @@ cdef class Store:
             raise WasmError("the engine could not create a store")
         self.engine = e
         self._state.store = <PyObject *>self
-        self._state.release_gil = release_gil
+        self._state.release_gil = _GIL_ASKED if release_gil else 0
+        if e._shared_memory:
+            self._state.release_gil |= _GIL_BLOCKING
+        self._state.stack_need = e._stack_need
         self._store = st
         self._ctx = wasmtime_store_context(st)
         if e._epoch:
@@ -104,16 +114,18 @@ cdef class Store:
 
     @property
     def release_gil(self):
-        """Whether calls into this store release the GIL for their whole duration."""
+        """Whether calls into this store release the GIL for their whole duration:
+        asked for, or always for stores with WASI or on engines with
+        ``Config(wasm_threads=True)`` (their calls can block inside the engine)."""
         self._check_thread()
-        return bool(self._state.release_gil)
+        return self._state.release_gil != 0
 
     @release_gil.setter
     def release_gil(self, bint value):
         self._check_thread()
         if self._state.depth:
             raise WasmError("cannot change release_gil while a call into the store is running")
-        self._state.release_gil = value
+        self._state.release_gil = (self._state.release_gil & _GIL_BLOCKING) | (_GIL_ASKED if value else 0)
 
     def close(self):
         """Free the store and everything in it. Idempotent.
@@ -286,11 +298,14 @@ cdef class Store:
         # Applying runs Python code (paths, encodings) before the engine takes
         # the config: hold the store as a call does meanwhile, so that code can
         # neither close it nor let another thread into it.
-        wb_state_enter(&self._state)
+        if wb_state_enter(&self._state):
+            _stack_refused(self)
         try:
             new_out, new_err = (<WasiConfig>config)._apply(ctx)
         finally:
             wb_state_leave(&self._state)
+        # WASI calls can wait (stdin, poll_oneoff): never with the GIL held
+        self._state.release_gil |= _GIL_BLOCKING
         wb_capture_decref(self._stdout)
         wb_capture_decref(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
@@ -368,6 +383,17 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
 
 # ---- the choke point after calls into Wasm ------------------------------------
 
+cdef int _stack_refused(Store store) except -1:
+    """wb_state_enter refused a call: this thread's stack is too small for it."""
+    raise WasmError(
+        "not enough native stack on this thread to run Wasm safely: %d KiB left, the engine "
+        "lets Wasm use %d KiB (max_wasm_stack) and host functions need %d KiB more; run it "
+        "on a thread with a larger stack (threading.stack_size) or use an Engine with a "
+        "smaller Config(max_wasm_stack=...)"
+        % (wb_stack_left() // 1024, (store._state.stack_need - WB_STACK_MARGIN) // 1024,
+           WB_STACK_MARGIN // 1024))
+
+
 cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap,
                              object error_cls=None) except -1:
     """The choke point after any call into Wasm that failed.
@@ -423,4 +449,7 @@ cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) ex
     wasmtime_error_delete(err)
     if "import" in message or "incompatible" in message:
         raise LinkError(message)
+    if "shared memory support is disabled" in message:
+        raise WasmError("the module has a shared memory: that needs an Engine with "
+                        "Config(wasm_threads=True)")
     raise WasmError(message)

@@ -17,8 +17,11 @@ cdef extern from "wasmbind_calls.h" nogil:
         int release_gil
         int depth
         unsigned long owner
+        size_t stack_need
     unsigned long wb_main_thread
-    void wb_state_enter(wb_store_state_t *st)
+    int WB_STACK_MARGIN
+    size_t wb_stack_left()
+    int wb_state_enter(wb_store_state_t *st)
     void wb_state_leave(wb_store_state_t *st)
 
     # the Cython bodies the C entries call with the GIL, set at module init

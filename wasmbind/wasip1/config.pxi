@@ -3,6 +3,7 @@
 
 import os as _os
 import sys as _sys
+import stat as _stat
 from collections.abc import Mapping as _Mapping
 
 
@@ -217,6 +218,8 @@ cdef class WasiConfig:
         cdef wb_capture_t *cap
         cdef Py_ssize_t i, n
         cdef list fds = []
+        cdef const char *cp
+        cdef bint ok
         args, env_names, env_values, preopens = self._check()
         c = wasi_config_new()
         if c == NULL:
@@ -247,8 +250,11 @@ cdef class WasiConfig:
                 wasm_byte_vec_new(&vec, len(data), <const wasm_byte_t *><char *>data)
                 wasi_config_set_stdin_bytes(c, &vec)
             elif self.stdin_file is not None:
-                p = _os.fsencode(_engine_path(self.stdin_file, fds, False))
-                if not wasi_config_set_stdin_file(c, p):
+                p = _stdio_path("stdin", _engine_path(self.stdin_file, fds, False), False)
+                cp = p
+                with nogil:  # the engine opens the file now
+                    ok = wasi_config_set_stdin_file(c, cp)
+                if not ok:
                     raise FileNotFoundError("WASI stdin: cannot open %r" % (self.stdin_file,))
             elif self.inherit_stdin:
                 wasi_config_inherit_stdin(c)
@@ -339,6 +345,8 @@ cdef object _output(wasi_config_t *c, bint capture, object path, bint inherit, i
     """Sets one output stream; returns the capture buffer (one reference for the store)."""
     cdef wb_capture_t *cap
     cdef _CapturePtr holder
+    cdef const char *cp
+    cdef bint ok
     if capture:
         cap = wb_capture_new(limit)
         if cap == NULL:
@@ -352,8 +360,13 @@ cdef object _output(wasi_config_t *c, bint capture, object path, bint inherit, i
         holder.ptr = cap
         return holder
     if path is not None:
-        p = _os.fsencode(path)
-        ok = wasi_config_set_stdout_file(c, p) if fd == 1 else wasi_config_set_stderr_file(c, p)
+        p = _stdio_path("stdout" if fd == 1 else "stderr", path, True)
+        cp = p
+        with nogil:  # the engine opens the file now
+            if fd == 1:
+                ok = wasi_config_set_stdout_file(c, cp)
+            else:
+                ok = wasi_config_set_stderr_file(c, cp)
         if not ok:
             raise FileNotFoundError("WASI: cannot open %r for output" % (path,))
     elif inherit:
@@ -362,6 +375,29 @@ cdef object _output(wasi_config_t *c, bint capture, object path, bint inherit, i
         else:
             wasi_config_inherit_stderr(c)
     return None
+
+
+cdef bytes _stdio_path(str stream, object path, bint output):
+    """The encoded path of a file for a WASI stream, refused unless it is a
+    regular file or a character device such as /dev/null (or, for output, does
+    not exist yet): opening a FIFO waits for its other end, without end and
+    out of reach of Ctrl-C inside the engine."""
+    p = _os.fsencode(path)
+    try:
+        mode = _os.stat(p).st_mode
+    except FileNotFoundError:
+        if output:
+            return p
+        raise FileNotFoundError("WASI stdin: no such file: %r" % (path,)) from None
+    except OSError:
+        return p  # the engine's open reports it
+    if _stat.S_ISREG(mode) or _stat.S_ISCHR(mode):
+        return p
+    kind = ("a FIFO" if _stat.S_ISFIFO(mode) else "a socket" if _stat.S_ISSOCK(mode)
+            else "a directory" if _stat.S_ISDIR(mode) else "not a regular file")
+    raise ValueError("WASI %s: %r is %s: only regular files and character devices can be "
+                     "opened (a FIFO would block until its other end is opened); pass the "
+                     "data as bytes, or capture or inherit the stream" % (stream, path, kind))
 
 
 cdef object _capture_bytes(wb_capture_t *c):
