@@ -110,14 +110,16 @@ def test_func_map_index_hook_closes_the_store():
             s.close(); return 1
     print(outcome(lambda: ex.add.map([1, Closer(), 3], [1, 1, 1])), s.closed)
     print(outcome(lambda: ex.add.map([1], [1])))
-    s2 = Store(e); i2, ex2 = full(s2)
+    s2 = Store(e)
     def f(x):
-        s2.close(); return x
-    i3, ex3 = full(Store(e), lambda x: (ex2.add(1, 1), x)[1])
-    print(outcome(lambda: ex2.add.map([Closer2 for Closer2 in [1, 2]], [1, 1])))
+        print("close-in-map", outcome(s2.close)); return x
+    i2, ex2 = full(s2, f)
+    print(outcome(lambda: ex2.call_f.map([1, 2])), s2.closed)
     """)
     assert out[:2] == [out[0], "True"] and out[0] in ("ok", "StoreClosedError"), out
     assert out[2] == "StoreClosedError", out
+    # close() from a host function inside map() refuses like inside a call
+    assert out[3:] == ["close-in-map", "WasmError"] * 2 + ["ok", "False"], out
 
 
 def test_memory_views_outlive_close():
