@@ -144,3 +144,14 @@ def test_memory_views_outlive_close():
     assert out[6] == "BufferError", out
     assert out[7:11] == ["ok", "True", "StoreClosedError", "StoreClosedError"], out
     assert out[11:] == ["BufferError", "ok", "ok"], out
+
+
+def test_out_of_bounds_message_names_the_true_end():
+    # the end of [offset, offset + length) is computed without C overflow (found by UBSan)
+    out = attack(SETUP, """
+    try:
+        ex.mem.read(2**62, 2**62)
+    except IndexError as exc:
+        print(str(exc).replace(",", " ").replace(")", " ").replace("[", " "))
+    """)
+    assert str(2**63) in out and "4611686018427387904" in out, out

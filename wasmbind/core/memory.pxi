@@ -75,7 +75,7 @@ cdef class Memory(_StoreObject):
         cdef size_t size = wasmtime_memory_data_size(ctx, &self._mem)
         if <size_t>offset > size or <size_t>length > size - <size_t>offset:
             raise IndexError("memory access [%d, %d) out of bounds (memory is %d bytes)"
-                             % (offset, offset + length, size))
+                             % (offset, <object>offset + length, size))  # Python ints: no C overflow
         return wasmtime_memory_data(ctx, &self._mem) + offset
 
     def read(self, offset, length):
