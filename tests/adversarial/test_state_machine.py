@@ -58,20 +58,27 @@ class Machine(RuleBasedStateMachine):
         m.instances.append(rec)
         return rec
 
-    def _expect_closed(self, rec, fn):
+    def _expect_closed(self, fn):
         try:
             fn()
         except StoreClosedError:
             return
         raise AssertionError("closed store did not raise")
 
+    def _open(self, rec, act):
+        """The exports of ``rec`` when its store is open; else checks that
+        ``act(exports)`` raises StoreClosedError and gives None."""
+        if rec is None:
+            return None
+        if rec[0].closed:
+            self._expect_closed(lambda: act(rec[1]))
+            return None
+        return rec[1]
+
     @rule(rec=instances, a=st.integers(-2**31, 2**31 - 1), b=st.integers(-2**31, 2**31 - 1))
     def call(self, rec, a, b):
-        if rec is None:
-            return
-        m, ex = rec[0], rec[1]
-        if m.closed:
-            self._expect_closed(rec, lambda: ex.add(a, b))
+        ex = self._open(rec, lambda ex: ex.add(a, b))
+        if ex is None:
             return
         want = (a + b + 2**31) % 2**32 - 2**31
         assert ex.add(a, b) == want
@@ -79,11 +86,8 @@ class Machine(RuleBasedStateMachine):
 
     @rule(rec=instances, n=st.integers(0, 4), from_wasm=st.booleans())
     def grow_memory(self, rec, n, from_wasm):
-        if rec is None:
-            return
-        m, ex = rec[0], rec[1]
-        if m.closed:
-            self._expect_closed(rec, lambda: ex.mem.grow(n))
+        ex = self._open(rec, lambda ex: ex.mem.grow(n))
+        if ex is None:
             return
         fits = rec[2] + n <= 8
         if from_wasm:
@@ -102,11 +106,8 @@ class Machine(RuleBasedStateMachine):
 
     @rule(rec=instances, n=st.integers(0, 10))
     def grow_table(self, rec, n):
-        if rec is None:
-            return
-        m, ex = rec[0], rec[1]
-        if m.closed:
-            self._expect_closed(rec, lambda: ex.tab.grow(n))
+        ex = self._open(rec, lambda ex: ex.tab.grow(n))
+        if ex is None:
             return
         fits = rec[3] + n <= 16
         try:
@@ -144,7 +145,7 @@ class Machine(RuleBasedStateMachine):
     @rule(m=stores)
     def gc(self, m):
         if m.closed:
-            self._expect_closed(None, m.store.gc)
+            self._expect_closed(m.store.gc)
         else:
             m.store.gc()
 
