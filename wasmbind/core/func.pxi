@@ -86,7 +86,7 @@ cdef class Func(_StoreObject):
         return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
 
     def map(self, *arrays, out=None):
-        """Apply the function element-wise over arrays, looping in C.
+        """Apply the function element-wise over arrays, without Python per element.
 
         ``func.map(xs, ys, out=None)`` takes one argument per parameter and
         gives what calling ``func`` on every element would give: the results
@@ -125,6 +125,24 @@ cdef class Func(_StoreObject):
 
         A trap or an exception in the function stops the loop and raises;
         the elements before it (in C order) are written; the store stays usable.
+
+        Where the loop runs. From 32 elements over one dimension (contiguous
+        or at one stride), inside the engine: a small generated Wasm module
+        (compiled once per signature and engine, one instance per function in
+        each store) imports the function and calls it on every element, a
+        Wasm-to-Wasm call of a few ns. Contiguous arrays that are views of a
+        memory of the function's store (``numpy.frombuffer(memory, ...)``) are
+        used in place; the others are copied through a 256 KiB staging memory
+        of the store, block by block. That loop is Wasm code: it uses a little
+        fuel of its own per element, and deadlines and Ctrl-C stop it as any
+        call. Everything else takes one C loop of calls (each element one call
+        from C into the engine): shorter arrays, N-d arrays that do not merge
+        into one dimension, strided views of the store's memories, a map
+        started by a host function inside another map of the same store, and
+        stores with ``set_limits(instances=...)`` or ``memories=...`` (the
+        loop's instance and memory would use up that budget) or a memory limit
+        below the staging memory. Both loops give the same results, bit for
+        bit, and stop at the same element.
         """
         self._context()
         return _map(self, arrays, out)
