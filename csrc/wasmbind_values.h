@@ -113,8 +113,59 @@ static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
     }
 }
 
-/* The results of a call as a new tuple. */
+/* The results of a call as a tuple (a new reference).
+ *
+ * A tuple of numbers holds no reference cycle, so it is not tracked by the
+ * garbage collector; and the last tuple of each length is kept and filled
+ * again when nobody else holds it any more (its only reference is the one
+ * kept here), as CPython's zip() and dict.items() iterators do: the usual
+ * `q, r = f(a, b)` then allocates and frees no tuple. Not in free-threaded
+ * builds, where the reference count alone does not prove that no other
+ * thread can see the tuple (the extension loads into one interpreter only). */
+#define WB_RESULTS_KEPT 8
+#if !defined(Py_GIL_DISABLED)
+static PyObject *wb_results_kept[WB_RESULTS_KEPT + 1];
+
+static PyObject *wb_kept_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+    PyObject *items[WB_RESULTS_KEPT];
+    PyObject *t = wb_results_kept[n];
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        items[i] = wb_raw_to_object(kinds[i], &raw[i]);
+        if (items[i] == NULL) {
+            while (i > 0)
+                Py_DECREF(items[--i]);
+            return NULL;
+        }
+    }
+    if (t != NULL && Py_REFCNT(t) == 1) {
+        for (i = 0; i < n; i++) {
+            PyObject *old = PyTuple_GET_ITEM(t, i);
+            PyTuple_SET_ITEM(t, i, items[i]);
+            Py_DECREF(old);
+        }
+    } else {
+        t = PyTuple_New(n);
+        if (t == NULL) {
+            for (i = 0; i < n; i++)
+                Py_DECREF(items[i]);
+            return NULL;
+        }
+        for (i = 0; i < n; i++)
+            PyTuple_SET_ITEM(t, i, items[i]);
+        PyObject_GC_UnTrack(t);
+        Py_XSETREF(wb_results_kept[n], t);
+    }
+    Py_INCREF(t);
+    return t;
+}
+#endif
+
 static PyObject *wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+#if !defined(Py_GIL_DISABLED)
+    if (n <= WB_RESULTS_KEPT)
+        return wb_kept_results_tuple(kinds, raw, n);
+#endif
     PyObject *t = PyTuple_New(n);
     if (t == NULL)
         return NULL;
