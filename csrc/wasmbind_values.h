@@ -56,6 +56,10 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
     long long x;
     switch (kind) {
     case WB_I32: /* [-2**31, 2**32): signed or unsigned */
+        if (PyLong_CheckExact(v) && wb_compact_long(v, &x)) { /* |x| < 2**30: in range */
+            out->i32 = (int32_t)x;
+            return 0;
+        }
         if (!wb_exact_long(v, &x) || x < -0x80000000LL || x > 0xFFFFFFFFLL)
             return 1;
         out->i32 = (int32_t)(uint32_t)x;
@@ -80,9 +84,37 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
     }
 }
 
+/* Converts args[i..n) by wb_to_raw_fast into raw[i..n): the index of the
+ * first argument that needs the general path, or n when all are done. */
+static inline Py_ssize_t wb_args_to_raw(const uint8_t *kinds, PyObject *const *args, Py_ssize_t i,
+                                        Py_ssize_t n, wasmtime_val_raw_t *raw) {
+    for (; i < n; i++)
+        if (wb_to_raw_fast(kinds[i], args[i], &raw[i]))
+            break;
+    return i;
+}
+
+/* A v128 value (little-endian 128-bit unsigned) as a new Python int. */
+static PyObject *wb_v128_to_object(const wasmtime_val_raw_t *r) {
+    uint64_t lo, hi;
+    memcpy(&lo, r->v128, 8);
+    memcpy(&hi, r->v128 + 8, 8);
+    PyObject *h = PyLong_FromUnsignedLongLong(hi);
+    PyObject *l = PyLong_FromUnsignedLongLong(lo);
+    PyObject *sh = PyLong_FromLong(64);
+    PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
+    PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(l);
+    Py_XDECREF(sh);
+    Py_XDECREF(hs);
+    return res;
+}
+
 /* A raw result of `kind` (numeric or v128) as a new Python object, NULL with
- * an exception set on failure or for a kind that is not a number. */
-static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
+ * an exception set on failure or for a kind that is not a number. Inline:
+ * the numbers are one call into CPython each. */
+static inline PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
     switch (kind) {
     case WB_I32:
         return PyLong_FromLong(r->i32);
@@ -92,21 +124,8 @@ static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
         return PyFloat_FromDouble(r->f32);
     case WB_F64:
         return PyFloat_FromDouble(r->f64);
-    case WB_V128: { /* little-endian 128-bit unsigned */
-        uint64_t lo, hi;
-        memcpy(&lo, r->v128, 8);
-        memcpy(&hi, r->v128 + 8, 8);
-        PyObject *h = PyLong_FromUnsignedLongLong(hi);
-        PyObject *l = PyLong_FromUnsignedLongLong(lo);
-        PyObject *sh = PyLong_FromLong(64);
-        PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
-        PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
-        Py_XDECREF(h);
-        Py_XDECREF(l);
-        Py_XDECREF(sh);
-        Py_XDECREF(hs);
-        return res;
-    }
+    case WB_V128:
+        return wb_v128_to_object(r);
     default:
         PyErr_Format(PyExc_TypeError, "cannot read value kind %d as a raw value", (int)kind);
         return NULL;
