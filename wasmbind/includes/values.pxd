@@ -8,4 +8,6 @@ cdef extern from "wasmbind_values.h":
     Py_ssize_t wb_args_to_raw(const uint8_t *kinds, PyObject **args, Py_ssize_t i, Py_ssize_t n,
                               wasmtime_val_raw_t *raw) noexcept
     object wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r)
+    # the same, as a new reference the caller manages (NULL: an exception is set)
+    PyObject *wb_raw_to_new "wb_raw_to_object"(uint8_t kind, const wasmtime_val_raw_t *r) noexcept
     object wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n)
