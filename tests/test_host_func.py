@@ -328,21 +328,3 @@ def test_host_long_signature_and_caller_paths(store, engine):
                         ' (func (export "f") (param i32) (result i32) local.get 0 call $h))')
     assert Instance(store, m2, [hf]).exports.f(21) == 42 and seen == [None]
 
-
-def test_host_exception_on_the_fast_path(store, engine):
-    # numbers in and out, no Caller: the trampoline that saves no exception
-    # state unless the call fails; the exception and its traceback come out
-    err = RuntimeError("in the host")
-
-    def raising_host(x):
-        raise err
-
-    m = Module(engine, '(module (import "m" "h" (func $h (param f32) (result f32)))'
-                       ' (func (export "f") (param f32) (result f32) local.get 0 call $h))')
-    f = Instance(store, m, [raising_host]).exports.f
-    for _ in range(3):
-        with pytest.raises(RuntimeError) as info:
-            f(1.0)
-        assert info.value is err
-    assert "raising_host" in "".join(traceback.format_tb(info.value.__traceback__))
-    assert Instance(store, m, [lambda x: x + 1]).exports.f(1.5) == 2.5

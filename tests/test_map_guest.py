@@ -227,10 +227,9 @@ def test_fuel_runs_out_mid_map(fuel_engine):
     assert info.value.code == TrapCode.OUT_OF_FUEL and (out == -1).all()
 
 
-def test_deadline_interrupts_mid_map():
-    engine = Engine(Config(epoch_interruption=True))
-    store = Store(engine)
-    ex = Instance(store, Module(engine, WAT)).exports
+def test_deadline_interrupts_mid_map(sandbox_engine):
+    store = Store(sandbox_engine)
+    ex = Instance(store, Module(sandbox_engine, WAT)).exports
     xs = np.full(200_000, 20_000, dtype=np.int32)  # about 4e9 iterations: minutes
     out = np.full(xs.size, -1, dtype=np.int32)
     with guest_always(), store.deadline(0.2), pytest.raises(Trap) as info:
@@ -242,27 +241,26 @@ def test_deadline_interrupts_mid_map():
         assert (ex.spin.map(np.full(100, 3, dtype=np.int32)) == 3).all()
 
 
-def test_a_long_map_lets_other_threads_run():
-    engine = Engine(Config(epoch_interruption=True))
-    store = Store(engine)
-    ex = Instance(store, Module(engine, WAT)).exports
-    ticks = []
-    stop = threading.Event()
+def test_a_long_map_hands_the_gil_to_other_threads(sandbox_engine):
+    # the guest loop is one long call: the epoch ticks let go of the GIL in it
+    store = Store(sandbox_engine)
+    ex = Instance(store, Module(sandbox_engine, WAT)).exports
+    counted = []
+    done = threading.Event()
 
-    def other():
-        while not stop.is_set():
-            ticks.append(1)
-            stop.wait(0.005)
+    def count_while_waiting():
+        while not done.wait(0.005):
+            counted.append(1)
 
-    t = threading.Thread(target=other)
+    t = threading.Thread(target=count_while_waiting)
     t.start()
     try:
         with guest_always():
             ex.spin.map(np.full(2000, 100_000, dtype=np.int32))  # 2e8 iterations
     finally:
-        stop.set()
+        done.set()
         t.join()
-    assert len(ticks) > 3
+    assert len(counted) > 3
 
 
 # ---- buffers: out=, strided, read-only, aliasing, sizes ------------------------------
