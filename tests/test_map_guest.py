@@ -22,6 +22,8 @@ from wasmbind import (
     _core,
 )
 
+from support import assert_clean, run_py
+
 np = pytest.importorskip("numpy")
 
 WAT = """(module
@@ -239,6 +241,30 @@ def test_deadline_interrupts_mid_map(sandbox_engine):
     assert (out[:done] == 20_000).all() and (out[done:] == -1).all()
     with guest_always():
         assert (ex.spin.map(np.full(100, 3, dtype=np.int32)) == 3).all()
+
+
+def test_ctrl_c_stops_a_guest_map():
+    proc = run_py("""
+        import os, signal, threading
+        import numpy as np, wasmbind
+        from wasmbind import _core
+        _core._map_guest_settings(1)
+        engine = wasmbind.Engine(wasmbind.Config.sandbox())
+        store = wasmbind.Store(engine)
+        store.set_timeout(20)  # never hang, whatever happens
+        spin = wasmbind.Instance(store, wasmbind.Module(engine, %r)).exports.spin
+        out = np.full(200_000, -1, dtype=np.int32)
+        runs = _core._map_guest_settings()[1]
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            spin.map(np.full(200_000, 20_000, dtype=np.int32), out=out)
+        except KeyboardInterrupt:
+            done = int(np.argmax(out == -1))
+            assert 0 < done and (out[:done] == 20_000).all() and (out[done:] == -1).all(), done
+            assert _core._map_guest_settings()[1] == runs + 1
+            print("interrupted", spin.map(np.full(100, 3, dtype=np.int32)).tolist() == [3] * 100)
+    """ % WAT)
+    assert_clean(proc, "interrupted True")
 
 
 def test_a_long_map_hands_the_gil_to_other_threads(sandbox_engine):
