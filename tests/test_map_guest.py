@@ -267,6 +267,34 @@ def test_ctrl_c_stops_a_guest_map():
     assert_clean(proc, "interrupted True")
 
 
+def test_small_thread_stack_refused():
+    # the guest loop is a call into Wasm: refused on a thread whose stack cannot
+    # hold the engine's Wasm stack, as the C loop's calls are (a crash otherwise)
+    proc = run_py("""
+        import threading
+        import numpy as np, wasmbind
+        from wasmbind import _core
+        _core._map_guest_settings(1)
+        ex = wasmbind.instantiate(%r).exports
+        xs = np.arange(1000, dtype=np.int32)
+        ex.add.map(xs, 1)  # the loop instance exists before the small thread
+        out = []
+        def on_small_stack():
+            try:
+                ex.add.map(xs, 1)
+                out.append("ran")
+            except wasmbind.WasmError as exc:
+                out.append("refused" if "not enough native stack" in str(exc) else str(exc))
+        threading.stack_size(256 * 1024)
+        t = threading.Thread(target=on_small_stack)
+        t.start()
+        t.join(60)
+        threading.stack_size(0)
+        print(out[0], (ex.add.map(xs, 1) == xs + 1).all())
+    """ % WAT)
+    assert_clean(proc, "refused True")
+
+
 def test_a_long_map_hands_the_gil_to_other_threads(sandbox_engine):
     # the guest loop is one long call: the epoch ticks let go of the GIL in it
     store = Store(sandbox_engine)
