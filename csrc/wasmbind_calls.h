@@ -93,7 +93,9 @@ static inline size_t wb_stack_left(void) {
 /* The bodies are Cython functions that need the GIL; these entries take it
  * only when the calling thread does not hold it already (stores that release
  * the GIL during calls), so a host call on the default path pays nothing. */
-typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t);
+typedef struct wb_store_state wb_store_state_t;
+typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wb_store_state_t *, wasmtime_caller_t *,
+                                           wasmtime_val_raw_t *, size_t);
 typedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
                                       wasmtime_val_t *, size_t);
 typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
@@ -101,7 +103,7 @@ typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint6
 
 /* Per-store state the engine hands back to wasmbind's callbacks (the store's
  * data pointer): readable without the GIL. */
-typedef struct {
+struct wb_store_state {
     PyObject *store;          /* borrowed: the Store object owns this struct */
     double deadline;          /* wb_monotonic() time at which calls stop; 0 for none */
     int interrupted;          /* the last call was stopped by the deadline */
@@ -112,7 +114,7 @@ typedef struct {
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
     size_t stack_need;        /* native stack a call needs: max_wasm_stack + WB_STACK_MARGIN */
-} wb_store_state_t;
+};
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
 static unsigned long wb_main_thread;
@@ -155,14 +157,15 @@ static inline void wb_host_drop_gil(wb_store_state_t *st, wb_host_gil_t *h) {
     PyGILState_Release(h->gil);
 }
 
+/* The body gets the store's state too: looked up once per host call. */
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
                                            size_t n) {
     wb_store_state_t *st = wb_caller_state(caller);
     wb_host_gil_t h;
     if (wb_state_has_gil(st))
-        return wb_raw_body(env, caller, v, n);
+        return wb_raw_body(env, st, caller, v, n);
     wb_host_take_gil(st, &h);
-    wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
+    wasmtime_error_t *r = wb_raw_body(env, st, caller, v, n);
     wb_host_drop_gil(st, &h);
     return r;
 }

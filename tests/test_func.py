@@ -162,6 +162,31 @@ def test_multi_value(ex):
     assert [type(x) for x in r] == [float, float, int, int]
 
 
+def test_results_tuples_kept_by_the_caller_never_change(ex):
+    # the call path fills its last results tuple again once nobody holds it
+    kept = [ex.multi(i, i, float(i), float(i)) for i in range(50)]
+    assert kept == [(float(i), float(i), i, i) for i in range(50)]
+    assert len({id(t) for t in kept}) == 50
+    first = ex.multi(1, 2, 3.0, 4.0)
+    second = ex.multi(5, 6, 7.0, 8.0)
+    assert first == (4.0, 3.0, 2, 1) and second == (8.0, 7.0, 6, 5) and first is not second
+    q, r = ex.multi(9, 10, 11.0, 12.0)[2:]
+    assert (q, r) == (10, 9)
+    inner = [ex.multi(1, 1, 1.0, 1.0)]
+    nested = (inner, ex.multi(2, 2, 2.0, 2.0))
+    assert inner[0] == (1.0, 1.0, 1, 1) and nested[1] == (2.0, 2.0, 2, 2)
+
+
+def test_results_tuples_hold_no_cycles():
+    import gc
+    wat = '(module (func (export "two") (param i64) (result i64 i64) local.get 0 local.get 0))'
+    two = wasmbind.instantiate(wat).exports.two
+    t = two(2**62)
+    assert t == (2**62, 2**62) and not gc.is_tracked(t)
+    del t
+    assert two(-1) == (-1, -1)
+
+
 def test_many_params(ex):
     args = list(range(20))
     assert ex.many(*args) == 19

@@ -62,6 +62,7 @@ include "core/store.pxi"      # Store: fuel, deadlines, limits; the per-call fai
 include "core/module.pxi"     # wat2wasm, the one source sniffer, Module
 include "core/func.pxi"       # Func and the call path (vectorcall, raw values, unchecked call)
 include "core/map.pxi"        # Func.map: buffers in, one C loop of calls, buffers out
+include "core/map_guest.pxi"  # Func.map inside the guest: a generated Wasm loop module
 include "core/host.pxi"       # host functions: trampolines, the exception slot, Caller
 include "core/externs.pxi"    # the store-bound base, wrapping engine externs, passing values in
 include "core/memory.pxi"     # Memory and its buffer protocol

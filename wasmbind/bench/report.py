@@ -17,6 +17,7 @@ class Column(str, Enum):
     WB = "wasmbind"
     WB_SANDBOX = "wasmbind, Config.sandbox()"
     WB_MAP = "wasmbind Func.map"
+    WB_MAP_C = "wasmbind Func.map, C loop"
     WB_LOOP = "wasmbind loop"
     WT = "wasmtime-py"
     WT_EPOCH = "wasmtime-py, epochs on"

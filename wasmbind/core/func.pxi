@@ -86,7 +86,7 @@ cdef class Func(_StoreObject):
         return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
 
     def map(self, *arrays, out=None):
-        """Apply the function element-wise over arrays, looping in C.
+        """Apply the function element-wise over arrays, without Python per element.
 
         ``func.map(xs, ys, out=None)`` takes one argument per parameter and
         gives what calling ``func`` on every element would give: the results
@@ -125,6 +125,24 @@ cdef class Func(_StoreObject):
 
         A trap or an exception in the function stops the loop and raises;
         the elements before it (in C order) are written; the store stays usable.
+
+        Where the loop runs. From 32 elements over one dimension (contiguous
+        or at one stride), inside the engine: a small generated Wasm module
+        (compiled once per signature and engine, one instance per function in
+        each store) imports the function and calls it on every element, a
+        Wasm-to-Wasm call of a few ns. Contiguous arrays that are views of a
+        memory of the function's store (``numpy.frombuffer(memory, ...)``) are
+        used in place; the others are copied through a 256 KiB staging memory
+        of the store, block by block. That loop is Wasm code: it uses a little
+        fuel of its own per element, and deadlines and Ctrl-C stop it as any
+        call. Everything else takes one C loop of calls (each element one call
+        from C into the engine): shorter arrays, N-d arrays that do not merge
+        into one dimension, strided views of the store's memories, a map
+        started by a host function inside another map of the same store, and
+        stores with ``set_limits(instances=...)`` or ``memories=...`` (the
+        loop's instance and memory would use up that budget) or a memory limit
+        below the staging memory. Both loops give the same results, bit for
+        bit, and stop at the same element.
         """
         self._context()
         return _map(self, arrays, out)
@@ -216,31 +234,37 @@ cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, Py
 
 
 cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
-    cdef Store store = self.store
+    # self.store, not a local: a local would take a reference per call (self,
+    # built once, holds its store for the whole call)
     cdef wasmtime_context_t *ctx
     cdef wasmtime_val_raw_t small[SMALL]
-    cdef wasmtime_val_raw_t *raw
     cdef Py_ssize_t n
-    if store is None:  # made with Func.__new__ (a pointer compare): raises
+    if self.store is None:  # made with Func.__new__ (a pointer compare): raises
         self._context()
-    ctx = store._ctx
-    if ctx == NULL or store._state.depth:
-        ctx = store._context()
+    ctx = self.store._ctx
+    if ctx == NULL or self.store._state.depth:
+        ctx = self.store._context()
     if not self._sig_loaded:
         self._load_sig(ctx)
-        ctx = store._context()  # loading ran Python code
+        ctx = self.store._context()  # loading ran Python code
     if nargs != self._nparams:
         self._arity_error(nargs)
     if self._has_refs:
         return self._call_vals(tuple([<object>args[i] for i in range(nargs)]))
     n = self._nparams if self._nparams > self._nresults else self._nresults
     if n <= SMALL:
-        return _invoke_raw(self, store, ctx, args, nargs, small, n)
-    raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
+        return _invoke_raw(self, self.store, ctx, args, nargs, small, n)
+    return _invoke_heap(self, ctx, args, nargs, n)
+
+
+cdef object _invoke_heap(Func self, wasmtime_context_t *ctx, PyObject **args, Py_ssize_t nargs,
+                         Py_ssize_t n):
+    """_invoke_raw with the raw values on the heap (long signatures)."""
+    cdef wasmtime_val_raw_t *raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
     if raw == NULL:
         raise MemoryError()
     try:
-        return _invoke_raw(self, store, ctx, args, nargs, raw, n)
+        return _invoke_raw(self, self.store, ctx, args, nargs, raw, n)
     finally:
         PyMem_Free(raw)
 
@@ -250,9 +274,10 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     cdef Py_ssize_t i
     cdef wasmtime_error_t *err
     cdef wasm_trap_t *trap = NULL
-    for i in range(nargs):
-        if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
-            _to_raw_slow(self, i, <object>args[i], &raw[i])
+    i = wb_args_to_raw(self._kinds, args, 0, nargs, raw)
+    while i < nargs:
+        _to_raw_slow(self, i, <object>args[i], &raw[i])
+        i = wb_args_to_raw(self._kinds, args, i + 1, nargs, raw)
     if wb_state_enter(&store._state):
         _stack_refused(store)
     if store._state.release_gil:

@@ -57,11 +57,68 @@ cdef tuple _host_results(_HostFunc hf, object result):
     return tuple(result)
 
 
-cdef wasmtime_error_t *_host_raw_body(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *vals,
-                                      size_t n) noexcept:
-    """Trampoline of host functions with numeric signatures (the fast path)."""
+cdef wasmtime_error_t *_host_raw_body(void *env, wb_store_state_t *st, wasmtime_caller_t *caller,
+                                      wasmtime_val_raw_t *vals, size_t n) noexcept:
+    """Trampoline of host functions with numeric signatures (the fast path):
+    the values to Python and back with no Python-level work and no exception
+    state saved unless something fails. A Caller, several results or a long
+    signature take _host_raw_general."""
     cdef _HostFunc hf = <_HostFunc>env
-    cdef Store store = <Store>(<wb_store_state_t *>wasmtime_context_get_data(wasmtime_caller_context(caller))).store
+    cdef PyObject *argv[SMALL]
+    cdef PyObject *result
+    cdef Py_ssize_t np = hf.nparams, i
+    if hf.access_caller or np > SMALL or hf.nresults > 1:
+        return _host_raw_general(hf, st, caller, vals)
+    for i in range(np):
+        argv[i] = wb_raw_to_new(hf.kinds[i], &vals[i])
+        if argv[i] == NULL:
+            while i > 0:
+                i -= 1
+                Py_DECREF(<object>argv[i])
+            return _host_raw_failed(st)
+    result = wb_vectorcall(<PyObject *>hf.fn, argv, np, NULL)
+    for i in range(np):
+        Py_DECREF(<object>argv[i])
+    if result == NULL:
+        return _host_raw_failed(st)
+    if hf.nresults == 1 and wb_to_raw_fast(hf.kinds[np], result, vals):
+        return _host_raw_result(hf, st, result, vals)
+    Py_DECREF(<object>result)
+    return NULL
+
+
+cdef int _error_is_set() except -1:
+    return -1  # a C API call failed with an exception set: propagate it
+
+
+cdef wasmtime_error_t *_host_raw_failed(wb_store_state_t *st) noexcept:
+    """The exception set by the host function (or by making its arguments):
+    kept in the store for the call to raise."""
+    try:
+        _error_is_set()
+    except BaseException as exc:
+        _store_host_exception(<Store>st.store, exc)
+    return wasmtime_error_new(b"a Python host function raised an exception")
+
+
+cdef wasmtime_error_t *_host_raw_result(_HostFunc hf, wb_store_state_t *st, PyObject *result,
+                                        wasmtime_val_raw_t *vals) noexcept:
+    """A result the fast conversion did not take (int subclasses, NumPy
+    scalars, wrong types...); takes the reference to ``result``."""
+    cdef object r = <object>result
+    Py_DECREF(r)  # r holds its own reference now
+    try:
+        _to_raw(hf.kinds[hf.nparams], r, vals)
+    except BaseException as exc:
+        _store_host_exception(<Store>st.store, exc)
+        return wasmtime_error_new(b"a Python host function raised an exception")
+    return NULL
+
+
+cdef wasmtime_error_t *_host_raw_general(_HostFunc hf, wb_store_state_t *st, wasmtime_caller_t *caller,
+                                         wasmtime_val_raw_t *vals) noexcept:
+    """_host_raw_body for a Caller, several results or a long signature."""
+    cdef Store store = <Store>st.store
     cdef PyObject *small[SMALL + 1]
     cdef PyObject **argv = small
     cdef Py_ssize_t np = hf.nparams, i, off = 1 if hf.access_caller else 0, made = 0

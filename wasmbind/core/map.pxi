@@ -496,6 +496,9 @@ cdef object _map(Func f, tuple arrays, object out):
             cn = _collapse(nd, shape, strides, nops)
             flat = cn == 1 and _flat_operands(np, nr, shape[0], base, strides, nd, kinds, scalars)
             ctx = store._context()
+            # one dimension: inside the guest where it applies (core/map_guest.pxi)
+            if cn == 1 and _map_guest(f, store, ctx, np, nr, n, kinds, base, strides, nd, scalars, views, nbuf):
+                return None if nr == 0 else outs[0] if nr == 1 else tuple(outs)
             if wb_state_enter(&store._state):
                 _stack_refused(store)
             if store._state.release_gil:

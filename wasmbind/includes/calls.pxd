@@ -25,7 +25,8 @@ cdef extern from "wasmbind_calls.h" nogil:
     void wb_state_leave(wb_store_state_t *st)
 
     # the Cython bodies the C entries call with the GIL, set at module init
-    ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t)
+    ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wb_store_state_t *, wasmtime_caller_t *,
+                                                wasmtime_val_raw_t *, size_t)
     ctypedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
                                            wasmtime_val_t *, size_t)
     ctypedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
