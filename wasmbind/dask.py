@@ -139,6 +139,10 @@ _ENGINE_KEYS = ("config", "engine", "max_wasm_stack")
 _JOB_KEYS = frozenset(inspect.signature(run_wasi).parameters) - {"program", *_ENGINE_KEYS}
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _run_job(module: Module, options: Dict[str, Any]) -> Any:
     """One job, on a worker."""
     return run_wasi(module, **options)
@@ -231,9 +235,11 @@ def run_wasi_many(client: Any, jobs: Iterable[Any], *, program: Any = None,
 
     if not options:
         return []
-    # every module to every worker once, then the jobs
+    # every module into the graph once, then the jobs. A task's result rather
+    # than scattered data: when the worker holding it dies, the scheduler can
+    # make it again (scattered data would be lost, and the jobs with it).
     keys = list(modules)
-    scattered = client.scatter([modules[k] for k in keys], broadcast=True, hash=False)
+    scattered = [client.submit(_same, modules[k], pure=False) for k in keys]
     future_of = dict(zip(keys, scattered))
     job_modules = []
     job_options = []
