@@ -15,7 +15,7 @@ GROUP = "startup"
 
 def run(report: Report, peers: Peers) -> None:
     report.section(GROUP, [Column.WB, Column.WT, Column.W3], (
-        "Start-up costs. Both engines configured alike (epoch interruption on, memory never "
+        "Start-up costs. Both engines configured alike (no epoch checks, memory never "
         "moves); ratios: to wasmtime-py. pywasm3 interprets, so it only parses; its "
         "instantiation is parse + new runtime + load (a wasm3 module loads once)."))
     engine = wasmbind.Engine()
