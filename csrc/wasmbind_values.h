@@ -56,6 +56,10 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
     long long x;
     switch (kind) {
     case WB_I32: /* [-2**31, 2**32): signed or unsigned */
+        if (PyLong_CheckExact(v) && wb_compact_long(v, &x)) { /* |x| < 2**30: in range */
+            out->i32 = (int32_t)x;
+            return 0;
+        }
         if (!wb_exact_long(v, &x) || x < -0x80000000LL || x > 0xFFFFFFFFLL)
             return 1;
         out->i32 = (int32_t)(uint32_t)x;
@@ -80,9 +84,37 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
     }
 }
 
+/* Converts args[i..n) by wb_to_raw_fast into raw[i..n): the index of the
+ * first argument that needs the general path, or n when all are done. */
+static inline Py_ssize_t wb_args_to_raw(const uint8_t *kinds, PyObject *const *args, Py_ssize_t i,
+                                        Py_ssize_t n, wasmtime_val_raw_t *raw) {
+    for (; i < n; i++)
+        if (wb_to_raw_fast(kinds[i], args[i], &raw[i]))
+            break;
+    return i;
+}
+
+/* A v128 value (little-endian 128-bit unsigned) as a new Python int. */
+static PyObject *wb_v128_to_object(const wasmtime_val_raw_t *r) {
+    uint64_t lo, hi;
+    memcpy(&lo, r->v128, 8);
+    memcpy(&hi, r->v128 + 8, 8);
+    PyObject *h = PyLong_FromUnsignedLongLong(hi);
+    PyObject *l = PyLong_FromUnsignedLongLong(lo);
+    PyObject *sh = PyLong_FromLong(64);
+    PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
+    PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(l);
+    Py_XDECREF(sh);
+    Py_XDECREF(hs);
+    return res;
+}
+
 /* A raw result of `kind` (numeric or v128) as a new Python object, NULL with
- * an exception set on failure or for a kind that is not a number. */
-static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
+ * an exception set on failure or for a kind that is not a number. Inline:
+ * the numbers are one call into CPython each. */
+static inline PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
     switch (kind) {
     case WB_I32:
         return PyLong_FromLong(r->i32);
@@ -92,29 +124,67 @@ static PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t *r) {
         return PyFloat_FromDouble(r->f32);
     case WB_F64:
         return PyFloat_FromDouble(r->f64);
-    case WB_V128: { /* little-endian 128-bit unsigned */
-        uint64_t lo, hi;
-        memcpy(&lo, r->v128, 8);
-        memcpy(&hi, r->v128 + 8, 8);
-        PyObject *h = PyLong_FromUnsignedLongLong(hi);
-        PyObject *l = PyLong_FromUnsignedLongLong(lo);
-        PyObject *sh = PyLong_FromLong(64);
-        PyObject *hs = (h && sh) ? PyNumber_Lshift(h, sh) : NULL;
-        PyObject *res = (hs && l) ? PyNumber_Or(hs, l) : NULL;
-        Py_XDECREF(h);
-        Py_XDECREF(l);
-        Py_XDECREF(sh);
-        Py_XDECREF(hs);
-        return res;
-    }
+    case WB_V128:
+        return wb_v128_to_object(r);
     default:
         PyErr_Format(PyExc_TypeError, "cannot read value kind %d as a raw value", (int)kind);
         return NULL;
     }
 }
 
-/* The results of a call as a new tuple. */
+/* The results of a call as a tuple (a new reference).
+ *
+ * A tuple of numbers holds no reference cycle, so it is not tracked by the
+ * garbage collector; and the last tuple of each length is kept and filled
+ * again when nobody else holds it any more (its only reference is the one
+ * kept here), as CPython's zip() and dict.items() iterators do: the usual
+ * `q, r = f(a, b)` then allocates and frees no tuple. Not in free-threaded
+ * builds, where the reference count alone does not prove that no other
+ * thread can see the tuple (the extension loads into one interpreter only). */
+#define WB_RESULTS_KEPT 8
+#if !defined(Py_GIL_DISABLED)
+static PyObject *wb_results_kept[WB_RESULTS_KEPT + 1];
+
+static PyObject *wb_kept_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+    PyObject *items[WB_RESULTS_KEPT];
+    PyObject *t = wb_results_kept[n];
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        items[i] = wb_raw_to_object(kinds[i], &raw[i]);
+        if (items[i] == NULL) {
+            while (i > 0)
+                Py_DECREF(items[--i]);
+            return NULL;
+        }
+    }
+    if (t != NULL && Py_REFCNT(t) == 1) {
+        for (i = 0; i < n; i++) {
+            PyObject *old = PyTuple_GET_ITEM(t, i);
+            PyTuple_SET_ITEM(t, i, items[i]);
+            Py_DECREF(old);
+        }
+    } else {
+        t = PyTuple_New(n);
+        if (t == NULL) {
+            for (i = 0; i < n; i++)
+                Py_DECREF(items[i]);
+            return NULL;
+        }
+        for (i = 0; i < n; i++)
+            PyTuple_SET_ITEM(t, i, items[i]);
+        PyObject_GC_UnTrack(t);
+        Py_XSETREF(wb_results_kept[n], t);
+    }
+    Py_INCREF(t);
+    return t;
+}
+#endif
+
 static PyObject *wb_raw_results_tuple(const uint8_t *kinds, const wasmtime_val_raw_t *raw, Py_ssize_t n) {
+#if !defined(Py_GIL_DISABLED)
+    if (n <= WB_RESULTS_KEPT)
+        return wb_kept_results_tuple(kinds, raw, n);
+#endif
     PyObject *t = PyTuple_New(n);
     if (t == NULL)
         return NULL;

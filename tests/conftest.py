@@ -1,8 +1,12 @@
 """Shared fixtures for wasmbind's tests (helpers that are not fixtures live in support.py)."""
 
+import os
+
 import pytest
+from component_build import COMPONENTS, componentize, kitchen_host, parse
 
 import wasmbind
+from wasmbind.component import Component
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,59 @@ def plain_engine():
     """An engine with the default configuration (Config.fast()), one per test module."""
     return wasmbind.Engine()
 
+
+# ---- components (built by component_build.py) ---------------------------------
+
+@pytest.fixture(scope="session")
+def echo_wasm():
+    """tests/components/echo.wat (component text: add, string / bytes / list /
+    record echoes over a bump allocator, a trap, a spin) as a binary."""
+    return parse((COMPONENTS / "echo.wat").read_text())
+
+
+@pytest.fixture(scope="session")
+def echo_component(engine, echo_wasm):
+    return Component(engine, echo_wasm)
+
+
+@pytest.fixture
+def echo(engine, echo_component):
+    """The echo component's exports, instantiated in a fresh store."""
+    store = wasmbind.Store(engine)
+    inst = wasmbind.component.Linker(engine).instantiate(store, echo_component)
+    yield inst.exports
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def kitchen_wasm():
+    return componentize(COMPONENTS / "kitchen", "kitchen")
+
+
+@pytest.fixture(scope="session")
+def kitchen_component(engine, kitchen_wasm):
+    """The kitchen component compiled once per session (the compile is the
+    slow part; later loads deserialize)."""
+    compiled = kitchen_wasm.with_suffix(".%s.cwasm" % wasmbind.__version__)
+    try:
+        return Component.deserialize(engine, compiled.read_bytes())
+    except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
+        pass
+    c = Component.from_file(engine, kitchen_wasm)
+    part = compiled.with_suffix(".part%d" % os.getpid())
+    part.write_bytes(c.serialize())
+    os.replace(part, compiled)
+    return c
+
+
+@pytest.fixture
+def kitchen(engine, kitchen_component):
+    """(exports of the kitchen's `demo:kitchen/api`, store, log of host `log` calls)."""
+    store = wasmbind.Store(engine)
+    linker = wasmbind.component.Linker(engine)
+    linker.add_wasip2()
+    log = []
+    kitchen_host(linker, log)
+    inst = linker.instantiate(store, kitchen_component)
+    yield inst.exports["demo:kitchen/api"], store, log
+    store.close()

@@ -784,18 +784,25 @@ def test_no_leak_over_ten_thousand_awaited_calls(aengine):
             with pytest.raises(Trap):
                 await ex.boom.call_async()
 
+        # the engine frees dropped externrefs at its GCs, whose payloads wasmbind
+        # then releases: collected by hand here, so only what stays counts
         await calls(500)
+        store.gc()
         gc.collect()
         tracemalloc.start()
         try:
             before = tracemalloc.take_snapshot()
             await calls(5000)  # 10,000 awaited calls and a trap
+            store.gc()
             gc.collect()
             after = tracemalloc.take_snapshot()
         finally:
             tracemalloc.stop()
-        grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
-        assert grown < 64 * 1024, grown
+        diff = after.compare_to(before, "filename")
+        # blocks, not bytes: a leak per call leaves 10,000 of them, while the
+        # store's table of live externrefs may have grown by one larger block
+        grown = sum(s.count_diff for s in diff)
+        assert grown < 1000, (grown, diff[:5])
         store.gc()  # externrefs the engine let go of are freed at its collections, as in sync calls
         assert sys.getrefcount(payload) < 10
 

@@ -5,6 +5,7 @@ away get --fuel or --timeout as well.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -294,3 +295,58 @@ def test_cli_notations(tmp_path):
     for bad in ("", "12Q", "-1", "M", "1.2.3K", "1.0e999", "nan", "inf", "99999999999T"):
         with pytest.raises(cli.UsageError):
             size(bad)
+
+
+# ---------------------------------------------------------------- names in other encodings
+
+def test_run_a_program_whose_file_name_is_not_utf8(w, tmp_path):
+    prog = tmp_path / os.fsdecode(b"h\xffllo.wasm")
+    prog.write_bytes(w("hello").read_bytes())
+    p = wb("run", prog, "--", "a")
+    assert p.returncode == 0, p.stderr
+    # argv[0] is the file name, its undecodable byte shown as U+FFFD (WASI carries UTF-8)
+    assert "ARGC=2\nARGV[0]=h\ufffdllo.wasm\nARGV[1]=a\n".encode() in p.stdout
+    p = wb("inspect", prog)
+    assert p.returncode == 0 and b"_start: func ()" in p.stdout
+    wat = tmp_path / os.fsdecode(b"x\xfe.wat")
+    wat.write_text('(module (memory (export "memory") 1) (func (export "_start")))')
+    assert wb("run", wat).returncode == 0
+
+
+def test_run_dir_whose_host_path_is_not_utf8(w, tmp_path):
+    d = tmp_path / os.fsdecode(b"d\xfe")
+    d.mkdir()
+    (d / "in.txt").write_bytes(b"input\n")
+    p = wb("run", w("files"), "--dir", "%s::/data" % d, "--", "read", "/data/in.txt",
+           "write", "/data/out.txt", "z")
+    assert p.returncode == 0 and p.stdout == b"input\nWROTE /data/out.txt 2\n", p.stderr
+    assert (d / "out.txt").read_bytes() == b"z\n"
+    # without ::GUEST the guest path would be the host's, which is not UTF-8
+    p = wb("run", w("files"), "--dir", str(d), "--", "read", "in.txt")
+    assert p.returncode == cli.EXIT_USAGE and "name one: HOST::GUEST" in one_line_error(p)
+
+
+def test_run_arguments_and_env_that_are_not_utf8(w):
+    p = wb("run", w("hello"), "--", "ok", os.fsdecode(b"b\xffd"))
+    assert p.returncode == cli.EXIT_USAGE
+    assert "program argument 2 (b'b\\xffd') is not valid UTF-8" in one_line_error(p)
+    p = wb("run", w("hello"), "--env", os.fsdecode(b"K=v\xff"))
+    assert p.returncode == cli.EXIT_USAGE and "not valid UTF-8" in one_line_error(p)
+    env = {"WASMBIND_BAD": os.fsdecode(b"\xfe")}
+    p = wb("run", w("hello"), "--env", "WASMBIND_BAD", env=env)
+    assert p.returncode == cli.EXIT_USAGE and "not valid UTF-8" in one_line_error(p)
+    # --inherit-env with such a variable in the host: an error, not an abort
+    p = wb("run", w("hello"), "--inherit-env", env=env)
+    assert p.returncode == cli.EXIT_USAGE and "WASMBIND_BAD" in one_line_error(p)
+    p = wb("run", w("hello"), "--inherit-env", "--", "--env", "WASMBIND_OK",
+           env={"WASMBIND_OK": "yes"})
+    assert p.returncode == 0 and b"ENV WASMBIND_OK=yes\n" in p.stdout
+
+
+def test_wat_file_that_is_not_utf8(tmp_path):
+    bad = tmp_path / "bad.wat"
+    bad.write_bytes(b'(module (func (export "\xff")))')
+    for cmd in ("run", "inspect"):
+        p = wb(cmd, bad)
+        assert p.returncode == cli.EXIT_FAILURE
+        assert "WAT text is not valid UTF-8" in one_line_error(p)

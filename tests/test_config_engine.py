@@ -233,3 +233,42 @@ def test_shared_engine_one_per_option_set():
     assert shared_engine() is wasmbind.default_engine()
     with pytest.raises(TypeError, match="Config"):
         shared_engine({"consume_fuel": True})
+
+
+def test_epoch_engines_past_the_ticker_limit():
+    # the ticker drives at most WB_MAX_ENGINES (4096) engines: one more raises
+    # a WasmError saying so (not a misleading thread error), freeing engines
+    # makes room again, and the engines alive keep working meanwhile
+    code = r"""
+    import gc, wasmbind
+    from wasmbind import Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError
+    first = Engine(Config.sandbox())
+    spin = Module(first, '(module (func (export "spin") (loop $l br $l)))')
+    engines = [first]
+    try:
+        while len(engines) < 5000:
+            engines.append(Engine(Config.sandbox()))
+        print("no limit")
+    except WasmError as exc:
+        print(len(engines), "too many engines" in str(exc) and "shared_engine" in str(exc))
+    Engine(Config(epoch_interruption=False))  # not ticked: not counted
+    s = Store(first)
+    inst = Instance(s, spin)
+    s.set_timeout(0.05)
+    try:
+        inst.exports.spin()
+    except Trap as exc:
+        print(exc.code == TrapCode.INTERRUPT)  # the ticker still ticks them all
+    del engines[1:11]
+    gc.collect()
+    more = [Engine(Config.sandbox()) for _ in range(10)]
+    try:
+        Engine(Config.sandbox())
+        print("no limit")
+    except WasmError:
+        print("full again")
+    del engines, more, inst, s, spin, first
+    gc.collect()
+    print(wasmbind.instantiate('(module (func (export "f") (result i32) i32.const 1))').exports.f())
+    """
+    assert_clean(run_py(code, timeout=120), "4096 True\nTrue\nfull again\n1")

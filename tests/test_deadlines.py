@@ -6,8 +6,6 @@ the test process if a test hangs anyway, and the Ctrl-C tests run in a child
 interpreter with a timeout.
 """
 
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -17,7 +15,7 @@ import wasmbind
 from wasmbind import Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError, run_wasi
 
 from support import limits_instance as instance
-from support import python_env, wasi_prog
+from support import run_py, wasi_prog
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -117,42 +115,40 @@ def test_deadline_interrupts_instantiation(sandbox_engine):
 
 # ---------------------------------------------------------------- Ctrl-C
 
-CTRL_C = textwrap.dedent("""
-    import os, signal, threading, time
-    import wasmbind
-    wat = '(module (func (export "loop") (loop (br 0))) (func (export "one") (result i32) i32.const 1))'
-    engine = wasmbind.Engine(wasmbind.Config.sandbox())
-    store = wasmbind.Store(engine)
-    ex = wasmbind.Instance(store, wasmbind.Module(engine, wat)).exports
-    store.set_timeout(20)   # never hang, whatever happens
-    sent = []
-    def fire():
-        sent.append(time.perf_counter())
-        os.kill(os.getpid(), signal.SIGINT)
-    threading.Timer(0.3, fire).start()
-    try:
-        ex.loop()
-        print("RESULT no-interrupt")
-    except KeyboardInterrupt:
-        latency = time.perf_counter() - sent[0]
-        print("RESULT KeyboardInterrupt %.6f" % latency)
-    except BaseException as e:
-        print("RESULT other", type(e).__name__, e)
-    store.set_timeout(None)
-    print("AFTER", ex.one())
-""")
+# A child that sends itself SIGINT 0.3 s from now; ``sent[0]`` is when.
+SIGINT_SOON = """
+import os, signal, threading, time
+import wasmbind
+sent = []
+def fire():
+    sent.append(time.perf_counter())
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Timer(0.3, fire).start()
+"""
 
-
-def _run_child(code, timeout=60):
-    env = python_env()
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+CTRL_C = SIGINT_SOON + """
+wat = '(module (func (export "loop") (loop (br 0))) (func (export "one") (result i32) i32.const 1))'
+engine = wasmbind.Engine(wasmbind.Config.sandbox())
+store = wasmbind.Store(engine)
+ex = wasmbind.Instance(store, wasmbind.Module(engine, wat)).exports
+store.set_timeout(20)   # never hang, whatever happens
+try:
+    ex.loop()
+    print("RESULT no-interrupt")
+except KeyboardInterrupt:
+    latency = time.perf_counter() - sent[0]
+    print("RESULT KeyboardInterrupt %.6f" % latency)
+except BaseException as e:
+    print("RESULT other", type(e).__name__, e)
+store.set_timeout(None)
+print("AFTER", ex.one())
+"""
 
 
 @pytest.mark.parametrize("release_gil", [False, True])
 def test_ctrl_c_interrupts_wasm_quickly(release_gil):
     code = CTRL_C.replace("wasmbind.Store(engine)", "wasmbind.Store(engine, release_gil=%s)" % release_gil)
-    p = _run_child(code)
+    p = run_py(code)
     assert p.returncode == 0, p.stderr
     result = [line for line in p.stdout.splitlines() if line.startswith("RESULT")]
     assert result and result[0].startswith("RESULT KeyboardInterrupt"), p.stdout + p.stderr
@@ -164,14 +160,7 @@ def test_ctrl_c_interrupts_wasm_quickly(release_gil):
 
 def test_ctrl_c_interrupts_run_wasi():
     path = wasi_prog("spin")
-    code = textwrap.dedent("""
-        import os, signal, threading, time
-        import wasmbind
-        sent = []
-        def fire():
-            sent.append(time.perf_counter())
-            os.kill(os.getpid(), signal.SIGINT)
-        threading.Timer(0.3, fire).start()
+    code = SIGINT_SOON + textwrap.dedent("""
         try:
             wasmbind.run_wasi(%r, ["spin"], timeout=20)
             print("RESULT none")
@@ -180,7 +169,7 @@ def test_ctrl_c_interrupts_run_wasi():
         r = wasmbind.run_wasi(%r, ["spin", "10"], timeout=20)
         print("AFTER", r.returncode)
     """ % (str(path), str(path)))
-    p = _run_child(code)
+    p = run_py(code)
     assert p.returncode == 0, p.stderr
     assert "RESULT KeyboardInterrupt" in p.stdout, p.stdout + p.stderr
     latency = float(p.stdout.split("RESULT KeyboardInterrupt")[1].split()[0])
@@ -230,3 +219,51 @@ def test_sandbox_paths_turn_epochs_on():
 
 
 SPIN_WAT = '(module (func (export "loop") (loop (br 0))))'
+
+
+SIGNAL_REENTRY = """
+import os, signal, threading
+import wasmbind
+wat = '''(module (func (export "loop") (loop (br 0)))
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "spin") (param i64) (result i64) (local $acc i64)
+    (loop $l
+      (local.set $acc (i64.add (local.get $acc) (local.get 0)))
+      (local.set 0 (i64.sub (local.get 0) (i64.const 1)))
+      (br_if $l (i64.ne (local.get 0) (i64.const 0))))
+    local.get $acc))'''
+engine = wasmbind.Engine(wasmbind.Config.sandbox())
+store = wasmbind.Store(engine, release_gil=RELEASE)
+ex = wasmbind.Instance(store, wasmbind.Module(engine, wat)).exports
+store.set_timeout(20)   # never hang, whatever happens
+seen = []
+def handler(signum, frame):
+    # calls back into the store its signal interrupted, for longer than an
+    # epoch tick, then raises what the user wants the call to raise
+    seen.append(ex.add(2, 3))
+    seen.append(ex.spin(50_000_000))
+    raise KeyboardInterrupt("from the handler")
+signal.signal(signal.SIGUSR1, handler)
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+try:
+    ex.loop()
+    print("RESULT no-interrupt")
+except KeyboardInterrupt as exc:
+    print("RESULT KeyboardInterrupt", exc, seen)
+except BaseException as exc:
+    print("RESULT other", type(exc).__name__, exc, seen)
+store.set_timeout(None)
+print("AFTER", ex.add(1, 1))
+"""
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_signal_handler_calling_back_into_the_interrupted_store(release_gil):
+    # the engine takes the epoch callback out of the store while it runs: the
+    # handler's calls met none and trapped with INTERRUPT
+    p = run_py(SIGNAL_REENTRY.replace("RELEASE", str(release_gil)))
+    assert p.returncode == 0, p.stderr
+    result = [line for line in p.stdout.splitlines() if line.startswith("RESULT")]
+    expected = "RESULT KeyboardInterrupt from the handler [5, %d]" % (50_000_000 * 50_000_001 // 2)
+    assert result == [expected], p.stdout + p.stderr
+    assert "AFTER 2" in p.stdout

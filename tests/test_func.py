@@ -7,7 +7,7 @@ import pytest
 import wasmbind
 from wasmbind import Func, FuncType, ValType
 
-from support import run_py
+from support import FAILING, assert_clean, run_py
 
 WAT = """(module
   (func (export "id32") (param i32) (result i32) local.get 0)
@@ -162,6 +162,31 @@ def test_multi_value(ex):
     assert [type(x) for x in r] == [float, float, int, int]
 
 
+def test_results_tuples_kept_by_the_caller_never_change(ex):
+    # the call path fills its last results tuple again once nobody holds it
+    kept = [ex.multi(i, i, float(i), float(i)) for i in range(50)]
+    assert kept == [(float(i), float(i), i, i) for i in range(50)]
+    assert len({id(t) for t in kept}) == 50
+    first = ex.multi(1, 2, 3.0, 4.0)
+    second = ex.multi(5, 6, 7.0, 8.0)
+    assert first == (4.0, 3.0, 2, 1) and second == (8.0, 7.0, 6, 5) and first is not second
+    q, r = ex.multi(9, 10, 11.0, 12.0)[2:]
+    assert (q, r) == (10, 9)
+    inner = [ex.multi(1, 1, 1.0, 1.0)]
+    nested = (inner, ex.multi(2, 2, 2.0, 2.0))
+    assert inner[0] == (1.0, 1.0, 1, 1) and nested[1] == (2.0, 2.0, 2, 2)
+
+
+def test_results_tuples_hold_no_cycles():
+    import gc
+    wat = '(module (func (export "two") (param i64) (result i64 i64) local.get 0 local.get 0))'
+    two = wasmbind.instantiate(wat).exports.two
+    t = two(2**62)
+    assert t == (2**62, 2**62) and not gc.is_tracked(t)
+    del t
+    assert two(-1) == (-1, -1)
+
+
 def test_many_params(ex):
     args = list(range(20))
     assert ex.many(*args) == 19
@@ -263,3 +288,68 @@ def test_v128_values():
     print("ok")
     """)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+# ---- once-only construction; conversions that run Python code ---------------
+
+
+def test_uninitialized_func_raises():
+    # Func.__new__ without __init__: every way in raises (it used to segfault)
+    proc = run_py(FAILING + """
+from wasmbind import *
+s = Store()
+f = Func.__new__(Func)
+inst = Instance(s, Module(None, '(module (func (export "fr") (param funcref) (result funcref) local.get 0)'
+                                ' (table (export "t") 1 funcref))'))
+actions = [lambda: f(), lambda: f(*()), lambda: Func.__call__(f), lambda: f(1, 2),
+           lambda: f.map([1.0]), lambda: f.type, lambda: inst.exports.fr(f),
+           lambda: inst.exports.t.__setitem__(0, f), lambda: Global(s, GlobalType("funcref", True), f),
+           lambda: Linker(s).define(s, "m", "f", f)]
+assert "uninitialized" in repr(f) and f.name is None
+print(len(actions), failing(actions, WasmError, "not initialized"))
+""")
+    assert_clean(proc, "10 []")
+
+
+def test_func_constructed_once(store):
+    f = Func(store, FuncType([], ["i32"]), lambda: 1)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        f.__init__(wasmbind.Store(store.engine), FuncType(["i64"], []), lambda x: None)
+    assert f() == 1 and f.type == FuncType([], ["i32"])
+    failed = Func.__new__(Func)
+    with pytest.raises(TypeError):
+        failed.__init__(store, FuncType([], []), 42)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        failed.__init__(store, FuncType([], []), lambda: None)
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        failed()
+
+
+def test_argument_conversion_closing_the_store():
+    # __index__ runs Python code between the store check and the call: closing
+    # the store there must not let the call use the freed store
+    proc = run_py("""
+    from wasmbind import *
+    s = Store()
+    inst = Instance(s, Module(None, '(module (func (export "id") (param i32) (result i32) local.get 0)'
+                                    ' (func (export "mixed") (param i32 externref) (result externref) local.get 1))'))
+    id_, mixed = inst.exports.id, inst.exports.mixed
+    class Closes:
+        def __index__(self):
+            try:
+                s.close()
+                print("closed")
+            except WasmError as exc:
+                print("refused")
+            return 7
+    # the reference-type path holds the store while converting: close is refused
+    o = object()
+    assert mixed(Closes(), o) is o
+    # the raw path checks the store again after converting
+    try:
+        id_(Closes())
+    except StoreClosedError:
+        print("raised")
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["refused", "closed", "raised"]

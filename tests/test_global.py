@@ -99,3 +99,54 @@ def test_v128_global():
     print(g.value == 1 << 64)
     """)
     assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr[-1000:]
+
+
+def test_global_constructed_once(store):
+    g = Global(store, GlobalType("i32", True), 1)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        g.__init__(wasmbind.Store(store.engine), GlobalType("i64", True), 2)
+    assert g.value == 1 and g.store is store
+    failed = Global.__new__(Global)
+    with pytest.raises(OverflowError):
+        failed.__init__(store, GlobalType("i32", True), 2**40)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        failed.__init__(store, GlobalType("i32", True), 1)
+    for action in (lambda: failed.value, lambda: setattr(failed, "value", 1), lambda: failed.type):
+        with pytest.raises(wasmbind.WasmError, match="not initialized"):
+            action()
+    assert "uninitialized" in repr(failed)
+
+
+def test_funcref_of_another_store_refused(store, engine):
+    other = wasmbind.Store(engine)
+    f = Func(other, FuncType([], []), lambda: None)
+    with pytest.raises(ValueError, match="different Store"):
+        Global(store, GlobalType("funcref", True), f)
+    g = Global(store, GlobalType("funcref", True), None)
+    with pytest.raises(ValueError, match="different Store"):
+        g.value = f
+    assert g.value is None
+
+
+def test_conversion_closing_the_store():
+    # __index__ runs between the store check and the engine's global.set
+    from support import assert_clean, run_py
+    proc = run_py("""
+    from wasmbind import *
+    s = Store()
+    g = Global(s, GlobalType("i32", True), 0)
+    class Closes:
+        def __index__(self):
+            s.close()
+            return 1
+    for action in (lambda: setattr(g, "value", Closes()),
+                   lambda: Global(s, GlobalType("i64", True), Closes())):
+        try:
+            action()
+        except StoreClosedError:
+            print("raised")
+        s = Store()
+        g = Global(s, GlobalType("i32", True), 0)
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["raised", "raised"]

@@ -261,3 +261,70 @@ def test_host_func_returning_funcref(store, engine):
                        '   i32.const 0 call_indirect (type $t)))')
     target = Func(store, FuncType([], ["i32"]), lambda: 99)
     assert Instance(store, m, [lambda: target]).exports.f() == 99
+
+
+def _returning(store, engine, kind, fn):
+    m = Module(engine, '(module (import "m" "h" (func $h (result %s)))'
+                       ' (func (export "f") (result %s) call $h))' % (kind, kind))
+    return Instance(store, m, [fn]).exports.f
+
+
+@pytest.mark.parametrize("kind, result, want", [
+    ("i32", True, 1), ("i32", 2**32 - 1, -1), ("i32", -(2**31), -(2**31)), ("i64", 2**64 - 1, -1),
+    ("i64", False, 0), ("f32", 3, 3.0), ("f64", 2**70, float(2**70)), ("f64", True, 1.0),
+])
+def test_host_results_past_the_fast_conversion(store, engine, kind, result, want):
+    # not an exact int or float, or out of the fast range: the general conversion
+    assert _returning(store, engine, kind, lambda: result)() == want
+
+
+def test_host_results_of_int_subclasses_and_index(store, engine):
+    np = pytest.importorskip("numpy")
+
+    class MyInt(int):
+        pass
+
+    assert _returning(store, engine, "i32", lambda: MyInt(7))() == 7
+    assert _returning(store, engine, "i64", lambda: np.int64(-5))() == -5
+    assert _returning(store, engine, "f64", lambda: np.float32(0.5))() == 0.5
+
+
+def test_host_arguments_and_results_keep_their_references(store, engine):
+    import sys
+    kept = []
+    big = 10**30
+    result = 2**40 + 3
+
+    def h(a, b):
+        kept.append((a, b))
+        return result
+
+    m = Module(engine, '(module (import "m" "h" (func $h (param i64 f64) (result i64)))'
+                       ' (func (export "f") (param i64 f64) (result i64) local.get 0 local.get 1 call $h))')
+    f = Instance(store, m, [h]).exports.f
+    before = sys.getrefcount(result)
+    for i in range(1000):
+        assert f(2**40 + i, i + 0.5) == result
+    assert sys.getrefcount(result) == before  # neither leaked nor freed early
+    assert kept == [(2**40 + i, i + 0.5) for i in range(1000)]
+    assert big == 10**30
+
+
+def test_host_long_signature_and_caller_paths(store, engine):
+    params = " ".join(["i32"] * 20)
+    gets = " ".join("(local.get %d)" % i for i in range(20))
+    m = Module(engine, '(module (import "m" "h" (func $h (param %s) (result i32)))'
+                       ' (func (export "f") (param %s) (result i32) %s call $h))' % (params, params, gets))
+    f = Instance(store, m, [lambda *a: sum(a)]).exports.f
+    assert f(*range(20)) == sum(range(20))
+    seen = []
+
+    def with_caller(caller, x):
+        seen.append(caller.get("nothing"))
+        return x * 2
+
+    hf = Func(store, FuncType(["i32"], ["i32"]), with_caller, access_caller=True)
+    m2 = Module(engine, '(module (import "m" "h" (func $h (param i32) (result i32)))'
+                        ' (func (export "f") (param i32) (result i32) local.get 0 call $h))')
+    assert Instance(store, m2, [hf]).exports.f(21) == 42 and seen == [None]
+

@@ -20,6 +20,8 @@ from wasmbind import (
     TrapCode,
 )
 
+from support import assert_clean, run_py
+
 IMPORTS = """(module
   (import "env" "add" (func $add (param i32 i32) (result i32)))
   (import "env" "mem" (memory 1))
@@ -121,6 +123,48 @@ def test_bad_import_values(store, engine):
         Instance(store, Module(engine, IMPORTS), "abcd")
 
 
+def test_imports_must_be_a_sequence_or_mapping(store, engine):
+    m = Module(engine, IMPORTS)
+    for bad in (5, 2.5, object(), b"ab", bytearray(b"ab")):
+        with pytest.raises(TypeError, match="imports must be a sequence of externs or a mapping"):
+            Instance(store, m, bad)
+    with pytest.raises(TypeError, match=r"imports\['env'\] must be a mapping"):
+        Instance(store, m, {"env": list(_externs(store))})
+    # any iterable is a sequence of externs
+    assert Instance(store, m, iter(_externs(store))).exports.run(1) == 101
+
+
+def test_uninitialized_objects_as_imports(store, engine):
+    add, mem, g, t = _externs(store)
+    for i, blank in enumerate((Func.__new__(Func), Memory.__new__(Memory), Global.__new__(Global),
+                               Table.__new__(Table))):
+        items = [add, mem, g, t]
+        items[i] = blank
+        with pytest.raises(wasmbind.WasmError, match="not initialized"):
+            Instance(store, Module(engine, IMPORTS), items)
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        Instance(store, Module.__new__(Module))
+
+
+def test_import_resolution_closing_the_store():
+    # Python code run while resolving imports closes the store: the engine must
+    # not be handed the freed store afterwards
+    proc = run_py("""
+    from wasmbind import *
+    s = Store()
+    m = Module(None, '(module (import "m" "f" (func)) (import "m" "g" (func)))')
+    def imports():
+        yield lambda: None
+        s.close()
+        yield lambda: None
+    try:
+        Instance(s, m, imports())
+    except StoreClosedError:
+        print("closed")
+    """)
+    assert_clean(proc, "closed")
+
+
 def test_import_from_other_store(store, engine):
     other = Store(engine)
     add, mem, g, t = _externs(other)
@@ -213,6 +257,28 @@ def test_instance_repr_and_reinit(make, store):
     assert "memory" in repr(inst)
     with pytest.raises(wasmbind.WasmError):
         inst.__init__(store, inst.module)
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        inst.__init__(Store(store.engine), inst.module)
+    # construction happens once, even after a failed first one
+    failed = Instance.__new__(Instance)
+    with pytest.raises(LinkError):
+        failed.__init__(store, Module(store.engine, IMPORTS))
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        failed.__init__(store, Module(store.engine, "(module)"))
+    assert failed.store is None and failed.exports is None
+
+
+def test_uninitialized_instance_and_exports():
+    inst = Instance.__new__(Instance)
+    assert "uninitialized" in repr(inst)
+    assert inst.exports is None and inst.module is None and inst.store is None
+    with pytest.raises(TypeError, match="made by wasmbind"):
+        type(Instance(Store(), Module(None, EXPORTS)).exports)()
+    ex = wasmbind.Exports.__new__(wasmbind.Exports)
+    assert len(ex) == 0 and list(ex) == [] and "x" not in ex and ex.get("x") is None
+    assert isinstance(repr(ex), str)
+    with pytest.raises(KeyError):
+        ex["x"]
 
 
 def test_unicode_names(make):
@@ -226,3 +292,37 @@ def test_exports_named_like_methods(make):
     assert ex["get"]() == 1
     assert ex["items"]() == 2
     assert "get" in ex and list(ex) == ["get", "items"]
+
+
+def test_export_names_with_nul_bytes_are_reached_exactly(make):
+    ex = make(r"""(module
+      (func (export "a\00") (result i32) i32.const 1)
+      (func (export "a") (result i32) i32.const 2)
+      (func (export "a\00\00") (result i32) i32.const 3)
+      (func (export "\00") (result i32) i32.const 4))""").exports
+    assert list(ex) == ["a\0", "a", "a\0\0", "\0"]
+    assert [ex[n]() for n in ex] == [1, 2, 3, 4]
+    assert ex.get("a\0")() == 1 and ex["a"]() == 2
+    assert "a\0" in ex and "a\0\0\0" not in ex and "\0\0" not in ex
+    for missing in ("a\0\0\0", "\0\0", "b\0"):
+        with pytest.raises(KeyError, match="no export named"):
+            ex[missing]
+        assert ex.get(missing) is None
+
+
+@pytest.mark.parametrize("name", ["\ud800", "\udcff", "a\udfff"])
+def test_names_without_utf8_form_are_missing_not_errors(make, name):
+    ex = make('(module (func (export "f")))').exports
+    assert name not in ex and ex.get(name) is None
+    with pytest.raises(KeyError):
+        ex[name]
+    with pytest.raises(AttributeError):
+        getattr(ex, name)
+
+
+@pytest.mark.parametrize("name", [5, None, b"f", ("f",)])
+def test_non_str_export_names_are_missing(make, name):
+    ex = make('(module (func (export "f")))').exports
+    assert name not in ex and ex.get(name, "no") == "no"
+    with pytest.raises(KeyError):
+        ex[name]

@@ -24,6 +24,8 @@ from wasmbind import (
     TableType,
 )
 
+from support import assert_clean, run_py
+
 WAT = """(module
   (import "env" "h" (func $h (param i32) (result i32)))
   (memory (export "memory") 1)
@@ -231,11 +233,14 @@ def test_externref_passed_through_calls_not_leaked(engine):
         p = Payload()
         wrs.append(weakref.ref(p))
         inst.exports.ref(p)
+    held = Global(s, GlobalType("externref", True), p)
     del p
     s.gc()
     gc.collect()
     # temporaries are unrooted after each call: the engine's GC frees them
-    assert sum(w() is not None for w in wrs) == 0
+    # (their payloads are released once it is done); what Wasm holds stays
+    assert [w() is None for w in wrs] == [True] * 49 + [False]
+    assert held.value is wrs[-1]()
 
 
 def test_linker_define_func_env_released():
@@ -316,3 +321,194 @@ def test_no_native_leak_in_store_churn(engine):
     grown = _rss_kb() - start
     # a leaked store (with its 64 KiB touched memory page) per iteration would be about 75 MiB
     assert grown < 16 * 1024, "RSS grew by %d KiB" % grown
+
+
+# ---- externref payloads that hold their own store -----------------------------
+# The engine's references are invisible to Python's GC: the store keeps every
+# payload it hands the engine where the GC sees it, so such cycles collect.
+
+_HOLDER = """(module
+  (global $g (export "g") (mut externref) (ref.null extern))
+  (table $t (export "t") 1 externref)
+  (func (export "keep") (param externref) local.get 0 global.set $g)
+  (func (export "id") (param externref) (result externref) local.get 0))"""
+
+
+@pytest.mark.parametrize("how", ["global", "table", "wasm-global", "host-arg", "host-result"])
+def test_externref_holding_its_store_is_collected(engine, how):
+    module = Module(engine, _HOLDER)
+    refs = []
+    for _ in range(20):
+        s = Store(engine)
+        payload = [s]
+        if how == "global":
+            g = Global(s, GlobalType("externref", True), payload)
+        elif how == "table":
+            g = Table(s, TableType("externref", 2), payload)
+        elif how == "wasm-global":
+            g = Instance(s, module)
+            g.exports.keep(payload)
+        elif how == "host-arg":  # the store's host function keeps it alive too
+            g = Func(s, FuncType(["externref"], []), lambda x, keep=[]: keep.append(x))
+            g(payload)
+        else:
+            g = Func(s, FuncType([], ["externref"]), lambda p=payload: p)
+            Instance(s, module).exports.keep(g())
+        payload.append(g)
+        refs.append(weakref.ref(s))
+        del s, g, payload
+    gc.collect()
+    assert [r() for r in refs] == [None] * 20
+
+
+def test_self_holding_stores_in_bounded_memory(engine):
+    # 117 MB per 10,000 stores when these cycles leaked; the GC's own
+    # collections must now keep the loop flat
+    module = Module(engine, _HOLDER)
+
+    def churn(n):
+        for _ in range(n):
+            s = Store(engine)
+            inst = Instance(s, module)
+            inst.exports.keep([s, inst])
+            del s, inst
+
+    churn(300)
+    gc.collect()
+    start = _rss_kb()
+    churn(3000)
+    gc.collect()
+    grown = _rss_kb() - start
+    assert grown < 12 * 1024, "RSS grew by %d KiB" % grown
+
+
+# ---- finalizers that re-enter the store ----------------------------------------
+
+_REENTER = """
+import gc, sys
+from wasmbind import *
+s = Store()
+inst = Instance(s, Module(None, '(module (memory (export "mem") 1)'
+    ' (global (export "g") (mut externref) (ref.null extern))'
+    ' (func (export "f") (result i32) i32.const 7)'
+    ' (func (export "keep") (param externref) local.get 0 global.set 0))'))
+mem, f, keep = inst.exports.mem, inst.exports.f, inst.exports.keep
+seen = []
+
+class Reenters:
+    # holds its store (a cycle through the engine), and uses it when finalized
+    def __init__(self):
+        self.s, self.mem, self.f = s, mem, f
+
+    def __del__(self):
+        s, mem = self.s, self.mem
+        for name, action in (("view", lambda: memoryview(mem).release()), ("call", self.f),
+                             ("read", lambda: mem.read(0, 1)), ("gc", s.gc),
+                             ("new", lambda: Global(s, GlobalType("externref", True), object())),
+                             ("close", s.close)):
+            try:
+                action()
+                seen.append(name)
+            except StoreClosedError:
+                seen.append(name + ":closed")
+"""
+
+
+def test_finalizer_reentering_during_close():
+    proc = run_py(_REENTER + """
+keep(Reenters())
+s.close()
+print(" ".join(seen))
+""")
+    assert_clean(proc)
+    assert proc.stdout.split() == ["view:closed", "call:closed", "read:closed", "gc:closed", "new:closed",
+                                   "close"]
+
+
+def test_finalizer_reentering_after_gc():
+    # dropped by the engine's GC: released once the GC is done, with the store open
+    proc = run_py(_REENTER + """
+keep(Reenters())
+keep(None)
+s.gc()
+print(" ".join(seen), s.closed)
+""")
+    assert_clean(proc)
+    assert proc.stdout.split() == ["view", "call", "read", "gc", "new", "close", "True"]
+
+
+def test_finalizer_when_the_store_is_collected():
+    # the GC finalizes the payload while the store is still whole and open
+    # (its __del__ may even close it), then frees the store
+    proc = run_py(_REENTER + """
+import weakref
+keep(Reenters())
+wr = weakref.ref(s)
+del s, inst, mem, f, keep
+gc.collect()
+print(" ".join(seen), wr() is None)
+""")
+    assert_clean(proc)
+    assert proc.stdout.split() == ["view", "call", "read", "gc", "new", "close", "True"]
+
+
+@pytest.mark.parametrize("drop", ["refcount", "exit"])
+def test_finalizers_when_the_store_is_freed(drop):
+    # freed by its last reference or at interpreter exit, with payloads whose
+    # __del__ runs Python code (and calls into another store)
+    proc = run_py("""
+import gc
+from wasmbind import *
+e = Engine()
+other = Store(e)
+f = Func(other, FuncType([], ["i32"]), lambda: 1)
+seen = []
+class Busy:
+    def __del__(self):
+        gc.collect()
+        seen.append(f())
+s = Store(e)
+inst = Instance(s, Module(e, '(module (table (export "t") 4 externref)'
+                             ' (func (export "id") (param externref) (result externref) local.get 0))'))
+for i in range(4):
+    inst.exports.t[i] = Busy()
+inst.exports.id(Busy())
+if %r == "refcount":
+    del s, inst
+    print(seen)
+""" % drop)
+    assert_clean(proc)
+    if drop == "refcount":
+        assert proc.stdout.split() == ["[1,", "1,", "1,", "1,", "1]"]
+
+
+def test_host_function_environment_finalizer_during_close():
+    # a Linker's host function environment is dropped by the engine inside
+    # close(): its __del__ finds the store closed, not half deleted
+    proc = run_py("""
+import gc
+from wasmbind import *
+e = Engine()
+s = Store(e)
+seen = []
+class Host:
+    def __call__(self):
+        return 1
+    def __del__(self):
+        for action in (lambda: f(), lambda: s.gc(), s.close):
+            try:
+                action()
+                seen.append("ok")
+            except StoreClosedError:
+                seen.append("closed")
+linker = Linker(e)
+linker.define_func("m", "h", FuncType([], ["i32"]), Host())
+f = linker.instantiate(s, Module(e, '(module (import "m" "h" (func $h (result i32)))'
+                                    ' (func (export "f") (result i32) call $h))')).exports.f
+assert f() == 1
+del linker
+gc.collect()
+s.close()
+print(" ".join(seen))
+""")
+    assert_clean(proc, "closed closed ok")

@@ -307,3 +307,188 @@ def test_huge_memory_request_fails_cleanly():
     """, timeout=60)
     assert_clean(proc)
     assert proc.stdout.split()[-1] == "refused"
+
+
+# ---- once-only construction, uninitialized memories, views torn down by the GC
+
+
+def test_memory_constructed_once_under_a_view():
+    # re-running __init__ moved the memory to another store under a live view:
+    # the view then outlived the store it pointed into
+    from support import assert_clean, run_py
+    proc = run_py("""
+    from wasmbind import *
+    a, b = Store(), Store()
+    m = Memory(a, MemoryType(1))
+    view = memoryview(m)
+    try:
+        Memory.__init__(m, b, MemoryType(2))
+    except WasmError as exc:
+        assert "already initialized" in str(exc)
+        print("refused")
+    assert m.store is a and m.size == 1
+    b.close()
+    view[0] = 5
+    assert m[0] == 5
+    try:
+        a.close()
+    except BufferError:
+        print("view alive")
+    view.release()
+    a.close()
+    print(a.closed)
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["refused", "view", "alive", "True"]
+
+
+def test_failed_memory_init_is_final(store):
+    m = Memory.__new__(Memory)
+    with pytest.raises((TypeError, ValueError)):
+        m.__init__(store, "not a type")
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        m.__init__(store, MemoryType(1))
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        len(m)
+
+
+@pytest.mark.parametrize("action", [
+    len, memoryview, lambda m: m.size, lambda m: m.data_len, lambda m: m.data_ptr, lambda m: m.type,
+    lambda m: m.grow(1), lambda m: m.read(0, 1), lambda m: m.write(0, b"x"), lambda m: m[0],
+    lambda m: m[0:1], lambda m: m.__setitem__(0, 1)])
+def test_uninitialized_memory_raises(action):
+    m = Memory.__new__(Memory)
+    with pytest.raises(wasmbind.WasmError, match="not initialized"):
+        action(m)
+    assert "uninitialized" in repr(m)
+
+
+def test_view_in_a_garbage_cycle_with_its_store():
+    # store -> externref payload -> view -> memory -> store: the GC tears the
+    # cycle down and releases the view; the release needs the memory's store
+    from support import assert_clean, run_py
+    proc = run_py("""
+    import gc, weakref
+    from wasmbind import *
+    e = Engine()
+    refs = []
+    for i in range(50):
+        s = Store(e)
+        m = Memory(s, MemoryType(1))
+        g = Global(s, GlobalType("externref", True), None)
+        g.value = [memoryview(m), m, s]
+        refs.append(weakref.ref(s))
+        del s, m, g
+    gc.collect()
+    print(sum(r() is not None for r in refs))
+    """)
+    assert_clean(proc, "0")
+
+
+# ---------------------------------------------------------------- bad indices, clear errors
+
+@pytest.mark.parametrize("index", [-PAGE - 1, -70000, -2**63, -2**70, PAGE, 2**63, 10**30])
+def test_index_error_names_the_index_given(inst, index):
+    # the message names the index as written, not one shifted by the size
+    # (mem[-70000] once reported "index -4464")
+    mem = inst.exports.memory
+    for op in (lambda: mem[index], lambda: mem.__setitem__(index, 1)):
+        with pytest.raises(IndexError) as e:
+            op()
+        assert str(e.value) == "memory index %d out of range (memory is %d bytes)" % (index, PAGE)
+
+
+def test_negative_indices_within_the_size(inst):
+    mem = inst.exports.memory
+    mem[0] = 7
+    assert mem[-PAGE] == 7
+    mem[-PAGE] = 8
+    assert mem[0] == 8
+
+
+@pytest.mark.parametrize("key", [True, False, 1.0, "1", None, b"\0", 1j, [0]])
+def test_non_int_indices_are_type_errors(inst, key):
+    mem = inst.exports.memory
+    with pytest.raises(TypeError, match="memory index must be an int"):
+        mem[key]
+    with pytest.raises(TypeError, match="memory index must be an int"):
+        mem[key] = 1
+
+
+@needs_numpy
+def test_numpy_integers_are_indices(inst):
+    mem = inst.exports.memory
+    mem[np.int64(3)] = np.uint8(5)
+    assert mem[np.int32(3)] == 5
+    assert mem[np.int64(2):np.int64(4)] == b"\0\x05"
+    assert mem.read(np.int64(3), np.int64(1)) == b"\x05"
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "1", None, b"\x01"])
+def test_bytes_written_by_index_must_be_ints(inst, value):
+    with pytest.raises(TypeError, match="a memory byte must be an int"):
+        inst.exports.memory[0] = value
+
+
+@pytest.mark.parametrize("value", [256, -1, 2**64])
+def test_bytes_written_by_index_must_fit(inst, value):
+    with pytest.raises(ValueError, match=r"a memory byte must be in \[0, 256\), got %d" % value):
+        inst.exports.memory[0] = value
+
+
+@pytest.mark.parametrize("sl, message", [
+    (slice(-70000, None), r"memory slice \[-70000:None\] out of range"),
+    (slice(0, 2**70), r"memory slice \[0:%d\] out of range" % 2**70),
+    (slice(None, -PAGE - 1), r"memory slice \[None:-65537\] out of range"),
+    (slice(5, 2), r"memory slice \[5:2\] ends before it starts"),
+    (slice(-1, -2), r"memory slice \[-1:-2\] ends before it starts"),
+])
+def test_slices_out_of_range_are_exact(inst, sl, message):
+    # no silent clamping: the bytes asked for exist or it is an IndexError
+    mem = inst.exports.memory
+    with pytest.raises(IndexError, match=message):
+        mem[sl]
+    with pytest.raises(IndexError, match=message):
+        mem[sl] = b""
+
+
+@pytest.mark.parametrize("step", [2, -1, 0, True, 1.0, "1"])
+def test_slices_with_steps_are_refused(inst, step):
+    mem = inst.exports.memory
+    with pytest.raises(ValueError, match="memory slices must have step 1, got %r" % (step,)):
+        mem[0:4:step]
+    with pytest.raises(ValueError, match="step 1"):
+        mem[0:4:step] = b"abcd"
+
+
+def test_step_one_is_a_plain_slice(inst):
+    mem = inst.exports.memory
+    mem[0:3:1] = b"xyz"
+    assert mem[0:3:1] == b"xyz"
+
+
+@pytest.mark.parametrize("bound", [True, 1.0, "1", b"1"])
+def test_slice_bounds_must_be_ints(inst, bound):
+    mem = inst.exports.memory
+    with pytest.raises(TypeError, match="memory slice start must be an int"):
+        mem[bound:4]
+    with pytest.raises(TypeError, match="memory slice stop must be an int"):
+        mem[0:bound]
+
+
+@pytest.mark.parametrize("data", ["ab", 5, None, [1, 2]])
+def test_slice_assignment_needs_bytes(inst, data):
+    with pytest.raises(TypeError, match="memory slice assignment needs bytes-like data"):
+        inst.exports.memory[0:2] = data
+
+
+@pytest.mark.parametrize("bad", [True, False, 1.5, "0", None])
+def test_offsets_and_lengths_must_be_ints(inst, bad):
+    mem = inst.exports.memory
+    with pytest.raises(TypeError, match="offset must be an int"):
+        mem.read(bad, 1)
+    with pytest.raises(TypeError, match="length must be an int"):
+        mem.read(0, bad)
+    with pytest.raises(TypeError, match="offset must be an int"):
+        mem.write(bad, b"x")
+    assert mem.read(0, 1) == b"\0"  # nothing was written

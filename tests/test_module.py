@@ -1,5 +1,7 @@
 """Module: compile, wat2wasm, validate, serialize, imports/exports types, files."""
 
+import os
+
 import pytest
 
 import wasmbind
@@ -185,3 +187,81 @@ def test_v128_export_types_do_not_abort():
     print(m.exports[0].type == wasmbind.FuncType(["v128"], ["v128"]))
     """, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- names are exact
+
+NUL_NAMES = r"""(module
+  (import "env\00" "f\00" (func))
+  (import "env" "f" (func))
+  (func (export "a\00") (result i32) i32.const 1)
+  (func (export "a") (result i32) i32.const 2)
+  (func (export "b\00\00x") (result i32) i32.const 3)
+  (func (export "\00") (result i32) i32.const 4)
+  (func (export "") (result i32) i32.const 5))"""
+
+
+def test_names_with_nul_bytes_are_listed_exactly(engine):
+    # names are length-delimited: a NUL is part of the name, even at the end
+    m = Module(engine, NUL_NAMES)
+    assert [(i.module, i.name) for i in m.imports] == [("env\0", "f\0"), ("env", "f")]
+    assert [e.name for e in m.exports] == ["a\0", "a", "b\0\0x", "\0", ""]
+
+
+def _binary(name_bytes):
+    """A module exporting one function under the raw bytes ``name_bytes``."""
+    body = b"\x01" + bytes([len(name_bytes)]) + name_bytes + b"\x00\x00"
+    return (b"\0asm\x01\0\0\0" + b"\x01\x04\x01\x60\x00\x00" + b"\x03\x02\x01\x00"
+            + b"\x07" + bytes([len(body)]) + body + b"\x0a\x04\x01\x02\x00\x0b")
+
+
+@pytest.mark.parametrize("name", [b"\xff", b"a\xc3", b"\xed\xa0\x80", b"\xc0\x80"])
+def test_names_that_are_not_utf8_are_refused_by_the_engine(engine, name):
+    # so every name wasmbind hands out is text, and every lookup is by text
+    assert [e.name for e in Module(engine, _binary(b"ok")).exports] == ["ok"]
+    with pytest.raises(CompileError, match="malformed UTF-8"):
+        Module(engine, _binary(name))
+
+
+def test_frame_names_keep_nul_bytes(engine):
+    # a name section naming the function "f\0" and the module "m\0"
+    names = b"\x00\x03\x02m\x00" + b"\x01\x05\x01\x00\x02f\x00"
+    custom = b"\x04name" + names
+    wasm = (b"\0asm\x01\0\0\0" + b"\x01\x04\x01\x60\x00\x00" + b"\x03\x02\x01\x00"
+            + b"\x07\x06\x01\x02go\x00\x00" + b"\x0a\x05\x01\x03\x00\x00\x0b"
+            + b"\x00" + bytes([len(custom)]) + custom)
+    inst = Instance(Store(engine), Module(engine, wasm))
+    with pytest.raises(wasmbind.Trap) as e:
+        inst.exports.go()
+    frame = e.value.frames[0]
+    assert (frame.func_name, frame.module_name) == ("f\0", "m\0")
+
+
+# ---------------------------------------------------------------- WAT files that are not UTF-8
+
+@pytest.mark.parametrize("content", [
+    b'(module (func (export "\xff")))',          # in a name
+    b"(module)\n;; \xfe\xff a comment",          # in a comment
+    b"  \n(module (memory 1) \xc3)",             # a truncated sequence
+])
+def test_wat_file_not_utf8_is_a_compile_error(engine, tmp_path, content):
+    p = tmp_path / "bad.wat"
+    p.write_bytes(content)
+    with pytest.raises(CompileError, match="WAT text is not valid UTF-8") as e:
+        Module.from_file(engine, p)
+    assert isinstance(e.value, ValueError) and str(p) in str(e.value)
+    with pytest.raises(CompileError, match="WAT text is not valid UTF-8"):
+        Module(engine, content)
+    with pytest.raises(CompileError):
+        wat2wasm(content)
+
+
+def test_wat_file_with_a_non_utf8_file_name(engine, tmp_path):
+    name = os.fsdecode(b"m\xff.wat")
+    p = tmp_path / name
+    p.write_text('(module (func (export "f") (result i32) i32.const 3))')
+    assert Instance(Store(engine), Module.from_file(engine, p)).exports.f() == 3
+    assert Instance(Store(engine), Module.from_file(engine, os.fsencode(p))).exports.f() == 3
+    (tmp_path / os.fsdecode(b"bad\xfe.wat")).write_bytes(b"(module \xff)")
+    with pytest.raises(CompileError, match="not valid UTF-8"):
+        Module.from_file(engine, tmp_path / os.fsdecode(b"bad\xfe.wat"))

@@ -114,3 +114,83 @@ def test_table_from_other_store_rejected(engine, store):
     m = wasmbind.Module(engine, '(module (import "e" "t" (table 1 funcref)))')
     with pytest.raises(ValueError):
         wasmbind.Instance(store, m, [t])
+
+
+def test_table_constructed_once(store):
+    t = Table(store, TableType("funcref", 1))
+    with pytest.raises(wasmbind.WasmError, match="already initialized"):
+        t.__init__(wasmbind.Store(store.engine), TableType("externref", 5))
+    assert len(t) == 1 and t.store is store
+    blank = Table.__new__(Table)
+    for action in (len, lambda t: t[0], lambda t: t.__setitem__(0, None), lambda t: t.grow(1),
+                   lambda t: t.type):
+        with pytest.raises(wasmbind.WasmError, match="not initialized"):
+            action(blank)
+    assert "uninitialized" in repr(blank)
+
+
+def test_funcref_of_another_store_refused(store, engine):
+    other = wasmbind.Store(engine)
+    f = Func(other, FuncType([], []), lambda: None)
+    with pytest.raises(ValueError, match="different Store"):
+        Table(store, TableType("funcref", 1), f)
+    t = Table(store, TableType("funcref", 1))
+    with pytest.raises(ValueError, match="different Store"):
+        t[0] = f
+    with pytest.raises(ValueError, match="different Store"):
+        t.grow(2, f)
+    assert len(t) == 1 and t[0] is None
+
+
+def test_index_check_closing_the_store():
+    # an int subclass's comparison runs between the store check and the engine
+    from support import assert_clean, run_py
+    proc = run_py("""
+    from wasmbind import *
+    s = Store()
+    t = Table(s, TableType("externref", 2))
+    class Index(int):
+        def __lt__(self, other):
+            s.close()
+            return int(self) < other
+    for action in (lambda: t.__setitem__(Index(0), object()), lambda: t[Index(0)]):
+        try:
+            action()
+        except StoreClosedError:
+            print("raised")
+        s = Store()
+        t = Table(s, TableType("externref", 2))
+    """)
+    assert_clean(proc)
+    assert proc.stdout.split() == ["raised", "raised"]
+
+
+@pytest.mark.parametrize("index", [2, -3, -70000, 2**64, -2**70])
+def test_index_error_names_the_index_given(ex, index):
+    for op in (lambda: ex.tab[index], lambda: ex.tab.__setitem__(index, None)):
+        with pytest.raises(IndexError) as e:
+            op()
+        assert str(e.value) == "table index %d out of range (table has 2 elements)" % index
+
+
+def test_negative_indices_within_the_size(ex):
+    assert ex.tab[-2]() == 1          # element 0
+    assert ex.tab[-1] is None
+    ex.tab[-2] = None
+    assert ex.tab[0] is None
+
+
+@pytest.mark.parametrize("key", [True, False, 0.0, "0", None, slice(0, 1), [0]])
+def test_non_int_indices_are_type_errors(ex, key):
+    with pytest.raises(TypeError, match="table index must be an int"):
+        ex.tab[key]
+    with pytest.raises(TypeError, match="table index must be an int"):
+        ex.tab[key] = None
+
+
+@pytest.mark.parametrize("delta, exc", [(True, TypeError), (1.0, TypeError), (None, TypeError),
+                                        (-1, ValueError), (2**32, ValueError), (2**70, ValueError)])
+def test_grow_delta_checked(ex, delta, exc):
+    with pytest.raises(exc, match="delta"):
+        ex.tab.grow(delta)
+    assert len(ex.tab) == 2

@@ -7,6 +7,8 @@ import pytest
 
 from wasmbind import Config, Engine, Func, FuncType, Instance, Module, Store, StoreBusyError
 
+from support import assert_clean, run_py
+
 SPIN = """(module
   (import "env" "h" (func $h))
   (func (export "callh") call $h)
@@ -245,3 +247,352 @@ def test_gil_handed_off_during_long_call(sandbox_engine):
         stop.set()
         t.join(5)
     assert during >= 5
+
+
+# ---- the store's state, not only its calls, belongs to the calling thread ----
+
+_WRITER = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "env" "h" (func $h))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello\\n")
+  (func (export "run")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    call $h
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"""
+
+
+@pytest.mark.parametrize("release_gil", [False, True])
+def test_store_state_refused_to_another_thread_during_a_call(release_gil):
+    import wasmbind
+    from wasmbind import Config, Linker, WasiConfig
+
+    engine = Engine(Config(consume_fuel=True))
+    s = Store(engine, release_gil=release_gil)
+    s.set_fuel(10**9)
+    s.set_wasi(WasiConfig(capture_stdout=True, capture_stderr=True))
+    entered, leave = threading.Event(), threading.Event()
+    callers = []
+
+    def h(caller):
+        callers.append(caller)
+        entered.set()
+        assert leave.wait(10)
+
+    linker = Linker(engine)
+    linker.define_wasi()
+    linker.define_func("env", "h", FuncType([], []), h, access_caller=True)
+    inst = linker.instantiate(s, Module(engine, _WRITER))
+    mem = inst.exports.memory
+    t, out = _run_in_thread(inst.exports.run)
+    refused = []
+    try:
+        assert entered.wait(10)
+        actions = {
+            "wasi_stdout": lambda: s.wasi_stdout, "wasi_stderr": lambda: s.wasi_stderr,
+            "wasi_output_truncated": lambda: s.wasi_output_truncated,
+            "fuel": lambda: s.fuel, "set_fuel": lambda: s.set_fuel(5), "timeout": lambda: s.timeout,
+            "set_timeout": lambda: s.set_timeout(5), "deadline": lambda: s.deadline(5).__enter__(),
+            "limits": lambda: s.limits, "set_limits": lambda: s.set_limits(memory_size=1 << 20),
+            "set_wasi": lambda: s.set_wasi(WasiConfig()), "gc": s.gc, "close": s.close,
+            "enter": s.__enter__, "release_gil": lambda: s.release_gil,
+            "set_release_gil": lambda: setattr(s, "release_gil", not release_gil),
+            "caller": lambda: callers[0]["memory"], "memory": lambda: mem.size,
+            "linker.get": lambda: linker.get(s, "env", "h"), "linker.instantiate":
+            lambda: linker.instantiate(s, Module(engine, "(module)")),
+        }
+        for name, action in actions.items():
+            try:
+                action()
+            except StoreBusyError:
+                refused.append(name)
+        # reprs never raise
+        assert "busy" in repr(mem) and isinstance(repr(s), str)
+    finally:
+        leave.set()
+        t.join(10)
+    assert out == {"value": None}
+    assert refused == list(actions)
+    # nothing was changed by the refused calls
+    assert s.wasi_stdout == b"hello\nhello\n" and s.limits is None and s.timeout is None
+    assert s.release_gil is True and not s.closed  # a store given WASI calls without the GIL
+    assert isinstance(wasmbind.StoreBusyError(), RuntimeError)
+
+
+def _python_progress_ratio(long_op):
+    """How fast a Python thread counts while this thread runs ``long_op()``,
+    as a fraction of how fast it counts while this thread sleeps (measured
+    here too). A long operation that keeps the GIL gives about 0."""
+    count = [0]
+    stop = threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            count[0] += 1
+
+    def rate(fn):
+        t = threading.Thread(target=counter)
+        count[0] = 0
+        stop.clear()
+        t.start()
+        time.sleep(0.02)  # the thread is counting
+        before, start = count[0], time.perf_counter()
+        fn()
+        done, elapsed = count[0] - before, time.perf_counter() - start
+        stop.set()
+        t.join(10)
+        return done / elapsed
+
+    free = rate(lambda: time.sleep(0.3))
+    return rate(long_op) / free
+
+
+NESTED = """(module
+  (import "env" "host" (func $host))
+  (func $work (param $n i64)
+    (loop $l
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0)))))
+  (func (export "outer") (param i64)
+    (call $work (i64.const 1000000))   ;; long enough for the first epoch ticks
+    (call $host))
+  (func (export "inner") (param i64) (call $work (local.get 0)))
+)"""
+
+
+def _loop_count_for(inner, seconds):
+    """Loop iterations of ``inner`` that take about ``seconds`` here."""
+    n = 1_000_000
+    while True:
+        start = time.perf_counter()
+        inner(n)
+        if time.perf_counter() - start > 0.05:
+            return int(n * seconds / (time.perf_counter() - start))
+        n *= 4
+
+
+@pytest.mark.parametrize("outer_runs_long", [True, False])
+def test_nested_call_lets_go_of_the_gil(sandbox_engine, outer_runs_long):
+    engine = sandbox_engine
+    # Wasm -> host -> Wasm: the inner call runs long. Whether or not the outer
+    # call had already let go of the GIL (and the host function taken it
+    # back), the inner one lets go of it at its own ticks.
+    s = Store(engine)
+    s.set_timeout(30)  # never hang the suite
+    holder = {}
+    inst = Instance(s, Module(engine, NESTED), [lambda: holder["inner"](holder["n"])])
+    holder["inner"] = inst.exports.inner
+    holder["n"] = _loop_count_for(inst.exports.inner, 0.4)
+    if outer_runs_long:
+        long_op = lambda: inst.exports.outer(0)  # noqa: E731
+    else:
+        # a short Wasm call into the host first: the outer call never ticks
+        short = Instance(s, Module(engine, NESTED), [lambda: None])
+        long_op = lambda: (short.exports.outer(0), holder["inner"](holder["n"]))  # noqa: E731
+    ratio = _python_progress_ratio(long_op)
+    assert ratio > 0.2, "another thread ran at %.0f%% of its speed" % (100 * ratio)
+    # the GIL is back where it belongs: Python works in this thread after it
+    assert inst.exports.outer(0) is None and threading.current_thread().is_alive()
+
+
+def test_nested_call_host_function_deep_in_release_chain(sandbox_engine):
+    engine = sandbox_engine
+    # outer (lets go at a tick) -> host -> inner (lets go again) -> host -> Python:
+    # every host function runs with the GIL, every Wasm stretch without it
+    s = Store(engine)
+    s.set_timeout(30)
+    seen = []
+    inner_mod = """(module
+      (import "env" "leaf" (func $leaf (result i32)))
+      (func (export "mid") (result i32) (local $n i64)
+        (local.set $n (i64.const 3000000))
+        (loop $l
+          (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+          (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+        (call $leaf)))"""
+
+    def leaf():
+        import sys
+        seen.append(sys._getframe() is not None)
+        return 41
+
+    mid = Instance(s, Module(engine, inner_mod), [leaf]).exports.mid
+    outer = Instance(s, Module(engine, NESTED), [lambda: seen.append(mid())])
+    for _ in range(3):
+        outer.exports.outer(0)
+    assert seen == [True, 41] * 3
+
+
+def test_compile_and_wat2wasm_let_go_of_the_gil():
+    # large inputs compile (and translate from WAT) without the GIL; one
+    # compile thread, so the counting thread has a core of its own
+    from wasmbind import Config, wat2wasm
+    engine = Engine(Config(parallel_compilation=False))
+    body = "".join("(local.set 0 (i64.add (local.get 0) (i64.const %d)))" % i for i in range(5))
+    funcs = "".join('(func (export "f%d") (param i64) (result i64) %s local.get 0)' % (i, body)
+                    for i in range(600))
+    wasm = wat2wasm("(module %s)" % funcs)
+    ratio = _python_progress_ratio(lambda: Module(engine, wasm))
+    assert ratio > 0.2, "compile: another thread ran at %.0f%% of its speed" % (100 * ratio)
+    big_text = "(module %s)" % "".join("(func (export \"g%d\") (result i32) i32.const %d)" % (i, i)
+                                       for i in range(100_000))
+    ratio = _python_progress_ratio(lambda: wat2wasm(big_text))
+    assert ratio > 0.2, "wat2wasm: another thread ran at %.0f%% of its speed" % (100 * ratio)
+
+
+SMALL_STACK = r'''
+import threading
+import numpy
+import wasmbind
+from wasmbind import Config, Engine, Instance, Linker, Module, Store, Trap, TrapCode, WasmError
+
+REC = """(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (func $r (export "r") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $r)
+  (func (export "id") (param i32) (result i32) local.get 0)
+  (func (export "via_host") (param i32) (result i32) local.get 0 call $h))"""
+START = '(module (func $s (drop (i32.const 1))) (start $s))'
+
+def outcome(fn):
+    try:
+        fn()
+        return "ran"
+    except Trap as exc:
+        return exc.code.name
+    except WasmError as exc:
+        assert "not enough native stack" in str(exc) and "max_wasm_stack" in str(exc), exc
+        return "refused"
+
+def on_thread(stack_kib, fn):
+    threading.stack_size(stack_kib * 1024)
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join(60)
+    threading.stack_size(0)
+    return out[0]
+
+def entry_points(engine):
+    # each way into Wasm on an engine, to try on another thread
+    other = Engine(Config(max_wasm_stack=64 * 1024))
+    small = Instance(Store(other), Module(other, REC), [lambda x: x])
+    def reenter(x):  # host -> Wasm in another store (a fresh stack limit)
+        return inst.exports.id(x)
+    s = Store(engine)
+    inst = Instance(s, Module(engine, REC), [lambda x: x])
+    linker = Linker(engine)
+    return {
+        "call": lambda: inst.exports.r(0),
+        "map": lambda: inst.exports.id.map(numpy.arange(3, dtype="int32")),
+        "start": lambda: Instance(Store(engine), Module(engine, START)),
+        "linker": lambda: linker.instantiate(Store(engine), Module(engine, START)),
+        "reentry": lambda: Instance(Store(other), Module(other, REC), [reenter]).exports.via_host(1),
+        "run_wasi": lambda: wasmbind.run_wasi(START, invoke="x", engine=engine),
+    }
+'''
+
+
+def test_small_thread_stack_refused_at_every_entry_point():
+    # a thread with a 256 KiB stack cannot hold the engine's default 512 KiB
+    # Wasm stack: deep recursion used to segfault; now no entry into Wasm
+    # runs there, and each raises a clear WasmError
+    code = SMALL_STACK + r'''
+eps = entry_points(Engine(Config.sandbox()))  # instances made here, used on the small thread
+print(sorted(on_thread(256, lambda: {n: outcome(f) for n, f in eps.items()}).items()))
+'''
+    proc = run_py(code)
+    assert_clean(proc)
+    got = dict(eval(proc.stdout))
+    assert got == {"call": "refused", "map": "refused", "start": "refused", "linker": "refused",
+                   "reentry": "refused", "run_wasi": "refused"}, got
+
+
+def test_small_thread_stack_with_small_wasm_stack_traps_cleanly():
+    code = SMALL_STACK + r'''
+small = Engine(Config(max_wasm_stack=64 * 1024))
+def deep():
+    s = Store(small)
+    inner = {}
+    inst = Instance(s, Module(small, REC), [lambda x: inner["r"](x)])
+    inner["r"] = inst.exports.r
+    return [outcome(lambda: inst.exports.r(0)),          # plain recursion
+            outcome(lambda: inst.exports.via_host(0)),   # Wasm -> host -> Wasm, same store
+            inst.exports.id(5) == 5]
+print(on_thread(256, deep))
+# the default engine on a thread with room for it: a trap, as on the main thread
+print(on_thread(2048, lambda: outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0))))
+print(outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0)))
+'''
+    proc = run_py(code)
+    assert_clean(proc, "['STACK_OVERFLOW', 'STACK_OVERFLOW', True]\nSTACK_OVERFLOW\nSTACK_OVERFLOW")
+
+
+SLEEP = """(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    ;; one subscription: a relative clock (monotonic) of 0.5 s
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 500000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"""
+
+
+def test_wasi_sleep_lets_go_of_the_gil():
+    # a WASI call that waits (here poll_oneoff sleeping, as for stdin) ran in
+    # the engine with the GIL held: every thread stopped. WASI stores always
+    # call without the GIL.
+    from wasmbind import Linker, WasiConfig, run_wasi
+    ratio = _python_progress_ratio(lambda: run_wasi(SLEEP).check_returncode())
+    assert ratio > 0.5, "run_wasi: another thread ran at %.0f%% of its speed" % (100 * ratio)
+    engine = Engine()
+    linker = Linker(engine)
+    linker.define_wasi()
+    module = Module(engine, SLEEP)
+    s = Store(engine)
+    assert not s.release_gil
+    s.set_wasi(WasiConfig())
+    assert s.release_gil
+    s.release_gil = False  # asking cannot make WASI calls hold the GIL
+    assert s.release_gil
+    start = linker.instantiate(s, module).exports["_start"]
+    ratio = _python_progress_ratio(start)
+    assert ratio > 0.5, "Store with WASI: another thread ran at %.0f%% of its speed" % (100 * ratio)
+
+
+def test_blocking_wait_on_shared_memory_does_not_freeze_other_threads():
+    # Config(wasm_threads=True): a guest can wait forever in
+    # memory.atomic.wait (nothing can end it), but never with the GIL, in a
+    # call or in a start function; the child exits with the waits still blocked
+    code = r'''
+import os, threading, time
+import wasmbind
+from wasmbind import Config, Engine, Instance, Module, Store
+WAIT = """(module (memory 1 1 shared)
+  (func $w (export "w") (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  %s)"""
+e = Engine(Config(wasm_threads=True))
+assert Store(e).release_gil and Store(e, release_gil=False).release_gil
+
+def python_rate():
+    n, end = 0, time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+free = python_rate()
+module = Module(e, WAIT % "")
+calls = [lambda: Instance(Store(e), module).exports.w(),
+         lambda: Instance(Store(e), Module(e, WAIT % "(start $w)")),
+         lambda: wasmbind.Linker(e).instantiate(Store(e), Module(e, WAIT % "(start $w)"))]
+for call in calls:
+    threading.Thread(target=call, daemon=True).start()
+time.sleep(0.2)
+print(python_rate() / free > 0.3, flush=True)
+os._exit(0)
+'''
+    proc = run_py(code, timeout=60)
+    assert_clean(proc, "True")

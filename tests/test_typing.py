@@ -222,3 +222,35 @@ def test_stubtest_sees_names_missing_from_the_stub(tmp_path):
         ("wasmbind._core.Store.set_fuel", "in stub"),
         ("wasmbind._core.not_at_runtime", "at runtime"),
     }, out
+
+
+COMPONENT_GOOD = '''
+from typing import Any
+from wasmbind import Engine, Store
+from wasmbind.component import Component, ComponentError, FuncType, Linker, Record, Variant
+
+engine = Engine()
+c = Component(engine, "(component)")
+data: bytes = c.serialize()
+c2: Component = Component.deserialize(engine, data)
+linker = Linker(engine)
+linker.add_wasip2()
+scope = linker.instance("ns:pkg/iface@1.0.0")
+scope.add_func("f", lambda x: x)
+inst = linker.instantiate(Store(engine), c2)
+r = Record(x=1, y=2)
+v = Variant("case", r)
+f: Any = inst.exports.get("add")
+t = c.exports.get("add")
+if isinstance(t, FuncType):
+    print([name for name, _ in t.params], t.result)
+try:
+    f(1, 2)
+except ComponentError as exc:
+    print(exc.value)
+'''
+
+
+def test_component_stub_accepts_correct_usage(tmp_path):
+    proc = _mypy(tmp_path, COMPONENT_GOOD)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

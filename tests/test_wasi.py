@@ -507,3 +507,323 @@ def test_process_exits_cleanly_after_captured_runs(wasm_path):
         assert p.returncode == 0, p.stderr
         assert p.stdout == "ok\n"
         assert "panic" not in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- argv and env: str or bytes
+
+def test_argv_items_str_or_bytes_reach_the_program_as_given(prog):
+    r = run_wasi(prog("hello"), [b"hello", b"raw \xc3\xbc", "str ü", b""], timeout=20)
+    assert r.args == [b"hello", b"raw \xc3\xbc", "str ü", b""]
+    assert b"ARGC=4\nARGV[0]=hello\nARGV[1]=raw \xc3\xbc\nARGV[2]=str \xc3\xbc\nARGV[3]=\n" in r.stdout
+    wc = WasiConfig(argv=(b"hello", "x"), capture_stdout=True)
+    assert wc.argv == [b"hello", "x"]
+
+
+def test_env_names_and_values_str_or_bytes(prog):
+    r = run(prog, "hello", "--all-env", env={b"FOO": b"b\xc3\xa4r", "X": b"1", b"Y": "\u00e4"})
+    assert b"ENV FOO=b\xc3\xa4r\nENVC=3\n" in r.stdout
+    assert b"ENV* X=1\nENV* Y=\xc3\xa4\n" in r.stdout
+
+
+BAD_TEXT = [  # (value, exception) for one argv item, env name or env value
+    (1, TypeError), (None, TypeError), (1.5, TypeError), (bytearray(b"x"), TypeError),
+    (["x"], TypeError), (b"\xff", ValueError), ("a\udcff", ValueError), ("\ud800", ValueError),
+    ("a\0b", ValueError), (b"a\0", ValueError),
+]
+
+
+@pytest.mark.parametrize("value, exc", BAD_TEXT)
+def test_bad_argv_items(prog, value, exc):
+    with pytest.raises(exc, match="argv"):
+        run_wasi(prog("hello"), ["hello", value])
+    with pytest.raises(exc, match="argv"):
+        WasiConfig(argv=["hello", value])
+    wc = WasiConfig()
+    wc.argv = ["hello", value]
+    with pytest.raises(exc, match="argv"):
+        Store().set_wasi(wc)
+
+
+@pytest.mark.parametrize("value, exc", BAD_TEXT)
+def test_bad_env_names_and_values(prog, value, exc):
+    for env in ({value: "v"}, {"K": value}) if value.__hash__ else ({"K": value},):
+        with pytest.raises(exc, match="environment variable"):
+            run(prog, "hello", env=env)
+        with pytest.raises(exc, match="environment variable"):
+            WasiConfig(env=env)
+
+
+@pytest.mark.parametrize("argv", ["hello", b"hello", 5, None.__class__])
+def test_argv_must_be_a_list(prog, argv):
+    with pytest.raises(TypeError, match="argv must be a list"):
+        run_wasi(prog("hello"), argv)
+    with pytest.raises(TypeError, match="argv must be a list"):
+        WasiConfig(argv=argv)
+
+
+@pytest.mark.parametrize("env, exc", [([("A", "B")], TypeError), ("A=B", TypeError),
+                                      ({"": "x"}, ValueError), ({"A=B": "x"}, ValueError),
+                                      ({b"A=B": "x"}, ValueError)])
+def test_env_must_be_a_mapping_of_names(prog, env, exc):
+    with pytest.raises(exc):
+        run(prog, "hello", env=env)
+    with pytest.raises(exc):
+        WasiConfig(env=env)
+
+
+# ---------------------------------------------------------------- every WasiConfig attribute is checked
+
+@pytest.fixture
+def bad_attrs(tmp_path):
+    d = str(tmp_path)
+    return [  # attribute, value, exception: the constructor and a later assignment agree
+        ("argv", [1], TypeError), ("argv", "abc", TypeError), ("argv", None, TypeError),
+        ("argv", [b"\xff"], ValueError),
+        ("env", {"A": 1}, TypeError), ("env", None, TypeError), ("env", {"A=": "x"}, ValueError),
+        ("preopens", [(d + "/missing", "/x")], FileNotFoundError),
+        ("preopens", [(d, "/a\0b")], ValueError), ("preopens", [(d + "\0/etc", "/x")], ValueError),
+        ("preopens", [(d, b"/x")], TypeError), ("preopens", [(d, "")], ValueError),
+        ("preopens", [(d, "/x", "yes")], TypeError), ("preopens", [(d,)], TypeError),
+        ("preopens", d, TypeError), ("preopens", [(5, "/x")], TypeError),
+        ("inherit_env", "no", TypeError), ("inherit_argv", None, TypeError),
+        ("capture_stdout", 2, TypeError), ("inherit_stdin", 1.0, TypeError),
+        ("max_output", 1.5, TypeError), ("max_output", True, TypeError),
+        ("max_output", -1, ValueError), ("max_output", 2**64, ValueError),
+        ("stdin_bytes", "text", TypeError), ("stdin_bytes", 5, TypeError),
+        ("stdin_file", 3, TypeError), ("stdin_file", "", ValueError),
+        ("stdout_file", d + "/a\0b", ValueError), ("stderr_file", 1.5, TypeError),
+    ]
+
+
+def test_wasi_config_attributes_checked_at_construction_and_apply(bad_attrs):
+    for name, value, exc in bad_attrs:
+        if value is not None:  # to the constructor, None is the default (no argv, no env)
+            with pytest.raises(exc):
+                WasiConfig(**{name: value})
+        wc = WasiConfig()
+        setattr(wc, name, value)  # set directly: the same check when applied
+        store = Store()
+        with pytest.raises(exc):
+            store.set_wasi(wc)
+        store.set_wasi(WasiConfig(argv=["ok"]))  # the store is fine after the refusal
+
+
+def test_wasi_config_lists_changed_in_place_are_checked(tmp_path):
+    wc = WasiConfig(argv=["a"], env={"A": "1"})
+    wc.argv.append(2)
+    with pytest.raises(TypeError, match=r"argv"):
+        Store().set_wasi(wc)
+    wc = WasiConfig()
+    wc.preopens.append((str(tmp_path), "/x\0y", False))
+    with pytest.raises(ValueError, match="NUL"):
+        Store().set_wasi(wc)
+    wc = WasiConfig()
+    wc.env["B"] = None
+    with pytest.raises(TypeError, match="environment variable 'B'"):
+        Store().set_wasi(wc)
+
+
+def test_wasi_config_flags_take_bools_and_0_1(tmp_path):
+    wc = WasiConfig(capture_stdout=1, inherit_env=0)
+    wc.preopen_dir(tmp_path, "/t", 1)
+    assert wc.preopens == [(str(tmp_path), "/t", True)]
+    Store().set_wasi(wc)
+
+
+# ---------------------------------------------------------------- the host's argv and environment
+
+def test_inherit_env_with_a_non_utf8_host_variable_raises_not_aborts(wasm_path):
+    # the engine's own inherit_env aborted the process here (a Rust panic)
+    code = """
+        import sys
+        from wasmbind import Linker, Module, Store, WasiConfig
+        try:
+            Store().set_wasi(WasiConfig(inherit_env=True))
+        except ValueError as exc:
+            print("ValueError", "WASMBIND_BAD" in str(exc))
+        store = Store()
+        store.set_wasi(WasiConfig(inherit_env=False, env={"OK": "1"}))
+        print("still fine")
+    """
+    env = python_env(WASMBIND_BAD=os.fsdecode(b"\xff\xfe"))
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "ValueError True\nstill fine\n"
+
+
+def test_inherit_argv_copies_the_host_argv(wasm_path):
+    code = """
+        import sys
+        from wasmbind import Linker, Module, Store, WasiConfig
+        store = Store()
+        linker = Linker(store.engine)
+        linker.define_wasi()
+        store.set_wasi(WasiConfig(inherit_argv=True, capture_stdout=True))
+        try:
+            linker.instantiate(store, Module.from_file(None, sys.argv[1])).exports._start()
+        except Exception as exc:
+            print(type(exc).__name__)
+        sys.stdout.write(store.wasi_stdout.decode())
+    """
+    hello = str(wasm_path("hello"))
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code), hello, "ü x"],
+                       capture_output=True, text=True, timeout=60, env=python_env())
+    assert p.returncode == 0, p.stderr
+    # python -c CODE hello.wasm "ü x": what the process was started with
+    assert "ARGC=5\nARGV[0]=%s\nARGV[1]=-c\n" % sys.executable in p.stdout
+    assert "ARGV[3]=%s\nARGV[4]=ü x\n" % hello in p.stdout
+    # a host argument that is not UTF-8: a ValueError, not an abort
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code), hello,
+                        os.fsdecode(b"bad\xff")], capture_output=True, text=True, timeout=60,
+                       env=python_env())
+    assert p.returncode == 1 and "ValueError" in p.stderr and "argv" in p.stderr, p.stderr
+    assert "panicked" not in p.stderr
+
+
+# ---------------------------------------------------------------- host paths in any encoding
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def _o_path_fds():
+    """This process's descriptors opened with O_PATH (read from /proc)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fdinfo"):
+        try:
+            with open("/proc/self/fdinfo/" + fd) as f:
+                flags = int(f.readline().split()[1], 8)
+        except (OSError, ValueError, IndexError):
+            continue
+        if flags & getattr(os, "O_PATH", 0):
+            found.add(int(fd))
+    return found
+
+
+def test_host_paths_that_are_not_utf8(prog, tmp_path):
+    root = os.fsencode(tmp_path)
+    sb = root + b"/sb\xfe"
+    os.mkdir(sb)
+    with open(sb + b"/a.txt", "wb") as f:
+        f.write(b"AAA\n")
+    with open(root + b"/in\xff", "wb") as f:
+        f.write(b"input bytes")
+    for host in (sb, os.fsdecode(sb), Path(os.fsdecode(sb))):
+        r = run(prog, "files", "read", "/sb/a.txt", "write", "/sb/new.txt", "hi", dirs=[(host, "/sb")])
+        assert r.returncode == 0 and r.stdout == b"AAA\nWROTE /sb/new.txt 3\n", r.stderr
+    assert open(sb + b"/new.txt", "rb").read() == b"hi\n"
+    r = run(prog, "cat", stdin=Path(os.fsdecode(root + b"/in\xff")))
+    assert r.stdout == b"input bytes"
+    out, err = root + b"/out\xff", root + b"/err\xfe"
+    with open(err, "wb") as f:
+        f.write(b"old contents, longer than the new ones")
+    r = run(prog, "hello", stdout=Path(os.fsdecode(out)), stderr=err)
+    assert r.returncode == 0 and r.stdout is None
+    assert open(out, "rb").read().startswith(b"hello from wasi\n")
+    assert open(err, "rb").read() == b"hello stderr\n"
+    # the descriptors opened here to reach the paths (O_PATH ones) are closed
+    # once the engine has its own
+    wc = WasiConfig(stdout_file=out, stdin_file=root + b"/in\xff")
+    wc.preopen_dir(sb, "/sb")
+    Store().set_wasi(wc)
+    assert _o_path_fds() == set()
+    with pytest.raises(FileNotFoundError):
+        Store().set_wasi(WasiConfig(stdin_file=root + b"/missing\xff"))
+    with pytest.raises(ValueError, match="guest path"):
+        WasiConfig().preopen_dir(sb, os.fsdecode(b"/sb\xfe"))
+
+
+def test_default_argv0_of_a_file_named_in_another_encoding(wasm_path, tmp_path):
+    p = tmp_path / os.fsdecode(b"h\xffllo.wasm")
+    p.write_bytes(wasm_path("hello").read_bytes())
+    r = run_wasi(p, timeout=20)
+    assert r.args == ["h\ufffdllo.wasm"]
+    assert "ARGV[0]=h\ufffdllo.wasm\n".encode() in r.stdout
+
+
+# ---------------------------------------------------------------- run_wasi's other arguments
+
+@pytest.mark.parametrize("kw, exc", [
+    (dict(timeout="5"), TypeError), (dict(timeout=True), TypeError),
+    (dict(timeout=float("nan")), ValueError), (dict(timeout=-1), ValueError),
+    (dict(fuel=True), TypeError), (dict(fuel=1.0), TypeError), (dict(fuel=-1), ValueError),
+    (dict(fuel=2**64), ValueError),
+    (dict(max_output=True), TypeError), (dict(max_output="1M"), TypeError),
+    (dict(max_output=-1), ValueError),
+    (dict(invoke=b"_start"), TypeError), (dict(dirs="/tmp"), TypeError),
+    (dict(env=[("A", "B")]), TypeError), (dict(stdin="a\udcff"), ValueError),
+    (dict(stdout=1.5), TypeError), (dict(inherit_env="yes"), TypeError),
+])
+def test_run_wasi_argument_errors(prog, kw, exc):
+    with pytest.raises(exc):
+        run_wasi(prog("hello"), ["hello"], **kw)
+
+
+# ---- files for the streams that could block, and engines that could -----------
+
+WAT_CMD_NOP = '(module (func (export "_start")))'
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_fifo_streams_refused_without_blocking(tmp_path):
+    # opening a FIFO waits for its other end (inside the engine, holding the
+    # GIL, out of reach of Ctrl-C): refused at once, for every stream and
+    # both ways of configuring it; in a child process, so a hang fails the test
+    from support import assert_clean, run_py
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code = """
+    import pathlib, wasmbind
+    from wasmbind import Store, WasiConfig
+    fifo = %r
+    cases = [lambda: wasmbind.run_wasi(%r, stdout=fifo),
+             lambda: wasmbind.run_wasi(%r, stderr=pathlib.Path(fifo)),
+             lambda: wasmbind.run_wasi(%r, stdin=pathlib.Path(fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stderr_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdin_file=fifo)),
+             lambda: Store().set_wasi(WasiConfig(stdout_file=%r))]
+    for case in cases:
+        try:
+            case()
+            print("opened")
+        except ValueError as exc:
+            print("refused", "a FIFO" in str(exc) or "a directory" in str(exc))
+    """ % (str(fifo), WAT_CMD_NOP, WAT_CMD_NOP, WAT_CMD_NOP, str(tmp_path))
+    proc = run_py(code, timeout=30)
+    assert_clean(proc, "\n".join(["refused True"] * 7))
+
+
+def test_devices_and_new_files_still_open(tmp_path):
+    # character devices (/dev/null) and regular files, new or not, still work
+    if not os.path.exists(os.devnull) or os.name == "nt":
+        pytest.skip("no /dev/null")
+    r = run_wasi(WAT_CMD_NOP, stdin=Path(os.devnull), stdout=os.devnull, stderr=os.devnull)
+    assert r.returncode == 0
+    out = tmp_path / "new.txt"
+    assert run_wasi(WAT_CMD_NOP, stdout=out).returncode == 0 and out.exists()
+    with pytest.raises(FileNotFoundError):
+        run_wasi(WAT_CMD_NOP, stdin=tmp_path / "missing")
+
+
+SHARED_WAIT = """(module (memory 1 1 shared)
+  (func (export "_start")
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))))"""
+
+
+def test_run_wasi_refuses_engines_with_shared_memories():
+    # a guest blocked in memory.atomic.wait cannot be stopped by a timeout,
+    # fuel or Ctrl-C: run_wasi does not take engines that allow it
+    from wasmbind import Config
+    from wasmbind.wasi import sandbox_engine
+    threads = Config(wasm_threads=True)
+    for call in (lambda: run_wasi(SHARED_WAIT, config=threads, timeout=1),
+                 lambda: run_wasi(SHARED_WAIT, engine=Engine(threads), timeout=1),
+                 lambda: run_wasi(Module(Engine(threads), SHARED_WAIT), timeout=1),
+                 lambda: sandbox_engine(threads)):
+        with pytest.raises(ValueError, match="memory.atomic.wait"):
+            call()
+    # the default engines refuse shared memories when instantiating, clearly
+    with pytest.raises(wasmbind.WasmError, match="wasm_threads=True"):
+        run_wasi(SHARED_WAIT, timeout=1)
+    # and a wait on a memory that is not shared traps instead of blocking
+    r = run_wasi(SHARED_WAIT.replace(" shared", ""), timeout=5)
+    assert r.trap is not None and "non-shared" in r.trap.message

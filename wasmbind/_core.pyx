@@ -1,4 +1,4 @@
-# cython: boundscheck=False, wraparound=False, initializedcheck=False
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, auto_pickle=False
 """wasmbind's core: the cdef classes over Wasmtime's C API.
 
 One extension module, one translation unit: its source is one file per
@@ -19,8 +19,8 @@ from cpython.long cimport (PyLong_AsDouble, PyLong_AsLongLongAndOverflow, PyLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.sequence cimport PySequence_Fast_ITEMS
-from cpython.tuple cimport PyTuple_GET_SIZE
+from cpython.sequence cimport PySequence_Fast, PySequence_Fast_GET_SIZE, PySequence_Fast_ITEMS
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -28,6 +28,8 @@ from wasmbind.includes.abi cimport WASMBIND_WASMTIME_VERSION, wb_abi_layout
 from wasmbind.includes.aio cimport *
 from wasmbind.includes.calls cimport *
 from wasmbind.includes.capture cimport *
+from wasmbind.includes.component cimport *
+from wasmbind.includes.fork cimport *
 from wasmbind.includes.python cimport *
 from wasmbind.includes.ticker cimport *
 from wasmbind.includes.values cimport *
@@ -49,6 +51,7 @@ cdef enum:
     MAP_MAX = 64      # parameters plus results of a function Func.map can loop over
 
 _MISSING = object()   # "no such item", for lookups where None is a valid default
+_MIXED = object()     # a Linker name whose item may belong to any of several stores
 
 
 # ---- core WebAssembly -------------------------------------------------------
@@ -60,6 +63,7 @@ include "core/store.pxi"      # Store: fuel, deadlines, limits; the per-call fai
 include "core/module.pxi"     # wat2wasm, the one source sniffer, Module
 include "core/func.pxi"       # Func and the call path (vectorcall, raw values, unchecked call)
 include "core/map.pxi"        # Func.map: buffers in, one C loop of calls, buffers out
+include "core/map_guest.pxi"  # Func.map inside the guest: a generated Wasm loop module
 include "core/host.pxi"       # host functions: trampolines, the exception slot, Caller
 include "core/externs.pxi"    # the store-bound base, wrapping engine externs, passing values in
 include "core/memory.pxi"     # Memory and its buffer protocol
@@ -69,14 +73,20 @@ include "core/instance.pxi"   # Exports, Instance, import resolution, instantiat
 include "core/linker.pxi"     # Linker
 # ---- WASI preview 1 ---------------------------------------------------------
 include "wasip1/config.pxi"   # WasiConfig and the captured stdout/stderr
+# ---- the component model ----------------------------------------------------
+include "component/types.pxi"      # component, instance, function and WIT value types
+include "component/values.pxi"     # Record, Variant, Ok, Err, Some; the per-kind value converters
+include "component/resources.pxi"  # resource handles, host-defined resources, own/borrow values
+include "component/component.pxi"  # telling components from modules, Component
+include "component/instance.pxi"   # component instances, their exports, the component call path
+include "component/linker.pxi"     # the component Linker, its scopes, Python host functions
+include "component/wasip2.pxi"     # WASI preview 2 for components
 # ---- asyncio: awaited calls on async stores --------------------------------
 include "aio/store.pxi"       # async stores: set-up, the sync API refused, fuel slices
 include "aio/scheduler.pxi"   # the poll bridge's fairness: guests of one loop take turns
 include "aio/future.pxi"      # the call future: awaitable, poll loop, cancellation
 include "aio/hostfuncs.pxi"   # async def host functions: stepped inside the polls
 include "aio/instantiate.pxi" # Linker.instantiate_async, Instance.create_async
-# ---- to come, each in its own folder beside these: component/ (the component
-# model: types, values, linker, instances, resources, WASI p2).
 
 
 # ---- module initialisation: the C side's hooks into this module -------------
@@ -84,5 +94,9 @@ wb_main_thread = threading.main_thread().ident
 wb_raw_body = <wb_raw_body_t>_host_raw_body
 wb_val_body = <wb_val_body_t>_host_val_body
 wb_epoch_body = <wb_epoch_body_t>_epoch_body
+wb_cfunc_body = <wb_cfunc_body_t>_host_cfunc_body
+wb_cdtor_body = <wb_cdtor_body_t>_host_dtor_body
+_init_converters()
+wb_extref_release = <wb_extref_release_t>_extref_release
 _enable_func_vectorcall()
 _aio_enable_am_send()

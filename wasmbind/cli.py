@@ -2,7 +2,9 @@
 
     python -m wasmbind run prog.wasm [--dir HOST[::GUEST][:ro]] [--env K=V]
                            [--fuel N] [--timeout SECONDS] [--max-memory SIZE]
-                           [--invoke NAME] -- args...
+                           [--max-table-elements N] [--max-tables N]
+                           [--max-memories N] [--max-instances N]
+                           [--max-open-files N] [--invoke NAME] -- args...
     python -m wasmbind inspect mod.wasm [--json]
     python -m wasmbind bench ...          (wasmbind.bench.main)
 
@@ -56,6 +58,7 @@ def _err(message: str) -> None:
 
 
 def _build_parser() -> _Parser:
+    from wasmbind.wasi import DEFAULT_LIMITS, DEFAULT_MAX_OPEN_FILES
     parser = _Parser(prog=PROG, description="Run and inspect WebAssembly modules with wasmbind.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -80,6 +83,21 @@ def _build_parser() -> _Parser:
                      help="stop the program after SECONDS of wall-clock time")
     run.add_argument("--max-memory", metavar="SIZE",
                      help="cap each linear memory at SIZE bytes (suffixes K, M, G)")
+    run.add_argument("--max-table-elements", metavar="N",
+                     help="cap each table at N elements (default %d; 'none': no cap)"
+                          % DEFAULT_LIMITS["table_elements"])
+    run.add_argument("--max-tables", metavar="N",
+                     help="allow at most N tables (default %d; 'none': the engine's 10000)"
+                          % DEFAULT_LIMITS["tables"])
+    run.add_argument("--max-memories", metavar="N",
+                     help="allow at most N linear memories (default %d; 'none': the engine's "
+                          "10000)" % DEFAULT_LIMITS["memories"])
+    run.add_argument("--max-instances", metavar="N",
+                     help="allow at most N instances (default %d; 'none': the engine's 10000)"
+                          % DEFAULT_LIMITS["instances"])
+    run.add_argument("--max-open-files", metavar="N",
+                     help="let the program hold at most N files and directories open at once "
+                          "(default %d; 'none': no cap)" % DEFAULT_MAX_OPEN_FILES)
     run.add_argument("--max-wasm-stack", metavar="SIZE",
                      help="bytes of native stack Wasm may use (4K..4M; suffixes K, M)")
     run.add_argument("--invoke", metavar="NAME",
@@ -113,7 +131,36 @@ def _parse_dir(spec: str) -> tuple:
         raise UsageError("bad --dir %r: expected HOST[::GUEST][:ro]" % (spec,))
     if not os.path.isdir(host):
         raise UsageError("--dir %s: %s is not a directory" % (spec, host))
+    if not _is_utf8(guest):
+        raise UsageError("--dir %s: the guest path must be UTF-8 text%s" % (
+            spec, "" if sep else "; name one: HOST::GUEST"))
     return host, guest, read_only
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether a command-line string was valid UTF-8 (undecodable bytes arrive
+    as lone surrogates, and WASI carries only UTF-8 to the program)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _parse_count(option: str, text: Optional[str], default: Optional[int]) -> Optional[int]:
+    """A count for a --max-* option: a non-negative integer, or 'none'."""
+    if text is None:
+        return default
+    if text.strip().lower() in ("none", "unlimited"):
+        return None
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise UsageError("bad count for %s: %r (use a whole number, or 'none')"
+                         % (option, text)) from None
+    if not 0 <= value < 2**63:
+        raise UsageError("%s %r is out of range" % (option, text))
+    return value
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -154,6 +201,9 @@ def _env_items(specs: Sequence[str]) -> dict:
             if key not in os.environ:
                 raise UsageError("--env %s: no such variable in the host environment" % key)
             value = os.environ[key]
+        if not (_is_utf8(key) and _is_utf8(value)):
+            raise UsageError("--env %s: %r is not valid UTF-8 (WASI carries only UTF-8 text)"
+                             % (key, os.fsencode(key + "=" + value)))
         env[key] = value
     return env
 
@@ -178,13 +228,22 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     from wasmbind._core import Module
     from wasmbind.errors import TrapCode
     from wasmbind.types import FuncType
-    from wasmbind.wasi import INHERIT, run_wasi, sandbox_engine
+    from wasmbind.wasi import DEFAULT_LIMITS, DEFAULT_MAX_OPEN_FILES, INHERIT, _program_name, run_wasi, sandbox_engine
 
     if not os.path.isfile(ns.program):
         raise UsageError("no such file: %s" % ns.program)
     dirs = [_parse_dir(spec) for spec in ns.dir]
     env = _env_items(ns.env)
     max_memory = None if ns.max_memory is None else _parse_size("--max-memory", ns.max_memory)
+    limits = {key: _parse_count("--max-" + option, getattr(ns, "max_" + option.replace("-", "_")),
+                                DEFAULT_LIMITS[key])
+              for key, option in (("table_elements", "table-elements"), ("tables", "tables"),
+                                  ("memories", "memories"), ("instances", "instances"))}
+    max_open_files = _parse_count("--max-open-files", ns.max_open_files, DEFAULT_MAX_OPEN_FILES)
+    for i, arg in enumerate(ns.args):
+        if not _is_utf8(arg):
+            raise UsageError("program argument %d (%r) is not valid UTF-8 (WASI carries only "
+                             "UTF-8 text)" % (i + 1, os.fsencode(arg)))
     stack = None if ns.max_wasm_stack is None else _parse_size("--max-wasm-stack", ns.max_wasm_stack)
     try:
         engine = sandbox_engine(fuel=ns.fuel is not None, max_wasm_stack=stack)
@@ -202,18 +261,20 @@ def _cmd_run(ns: argparse.Namespace) -> int:
             raise UsageError("--invoke: %s%s takes %d argument(s), %d given" % (
                 ns.invoke, ftype.signature(), len(ftype.params), len(ns.args)))
         invoke_args = [_convert_arg(a, t) for a, t in zip(ns.args, ftype.params)]
-        argv = [os.path.basename(ns.program)]
+        argv = [_program_name(ns.program)]
     else:
-        argv = [os.path.basename(ns.program)] + list(ns.args)
+        argv = [_program_name(ns.program)] + list(ns.args)
 
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         result = run_wasi(module, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
                           stdout=INHERIT, stderr=INHERIT, dirs=dirs, fuel=ns.fuel,
-                          timeout=ns.timeout, max_memory=max_memory, invoke=ns.invoke,
+                          timeout=ns.timeout, max_memory=max_memory,
+                          max_table_elements=limits.pop("table_elements"), limits=limits,
+                          max_open_files=max_open_files, invoke=ns.invoke,
                           invoke_args=invoke_args)
-    except ValueError as exc:  # run_wasi's checks of --fuel and --timeout
+    except ValueError as exc:  # run_wasi's checks of --fuel, --timeout, argv and env
         raise UsageError(_first_line(str(exc))) from None
     if result.trap is not None:
         trap = result.trap
@@ -341,5 +402,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _err("cannot link the module: %s" % _first_line(str(exc)))
         return EXIT_FAILURE
     except (OSError, WasmError, ValueError) as exc:
-        _err(_first_line(str(exc)) or type(exc).__name__)
+        message = _first_line(str(exc)) or type(exc).__name__
+        if "resource limit exceeded" in message or "exceeds table limits" in message or \
+                "exceeds memory limits" in message:
+            message += " (see --max-memory, --max-memories, --max-tables, --max-table-elements)"
+        _err(message)
         return EXIT_FAILURE

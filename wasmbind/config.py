@@ -77,32 +77,25 @@ class Config:
     so wasmbind can reach running Wasm every few milliseconds: that is what
     deadlines, Ctrl-C and letting go of the GIL in long calls need. Off by
     default: the checks slow tight loops (see docs/benchmark-results.md).
+    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB);
+    calls on a thread with less stack left than that plus 128 KiB are refused.
     ``async_support``: an asyncio engine: its calls, instantiations and host
     functions are awaited (``await func.call_async(...)``, ``async def`` host
     functions) and running Wasm yields to the event loop at every epoch tick;
     the sync call API refuses its stores (see docs/asyncio.md). It needs
     ``epoch_interruption``, which ``Config(async_support=True)`` turns on
-    unless told otherwise.
-    ``max_wasm_stack``: bytes of native stack Wasm may use (engine default 512 KiB).
+    unless told otherwise (an async engine is interruptible whatever profile).
     ``wasm_*``: proposal switches; ``None`` keeps the engine's default.
+    ``wasm_threads=True`` also allows shared memories, where a guest can block
+    in ``memory.atomic.wait`` beyond the reach of fuel, deadlines and Ctrl-C:
+    stores of such engines call without the GIL, and ``run_wasi`` refuses them.
     ``cache``: ``True`` for the engine's default compilation cache, or a path to a
     cache config file. Linear memory never moves: views stay valid across growth.
 
     Two profiles name the choice in one word:
 
-    ============== ========== ========== ======= ====================== =========
-    profile        speed      deadlines  Ctrl-C  long calls let go of   fuel
-                                                 the GIL
-    ============== ========== ========== ======= ====================== =========
-    ``fast()``     full       no         no      no (``release_gil=True`` no
-                                                 stores release it all
-                                                 call long)
-    ``sandbox()``  slower     yes        yes     yes                    opt-in
-                   loops
-    ============== ========== ========== ======= ====================== =========
-
-    ``Config()`` is ``Config.fast()``. ``run_wasi`` and ``python -m wasmbind run``
-    always use a sandbox engine.
+    ============== ========== ========== ======= ====================== ==
+    A Config pickles as its options.
     """
 
     __slots__ = tuple("_" + k for k in _OPTIONS)
@@ -156,6 +149,10 @@ class Config:
             raise ValueError("async_support=True needs epoch_interruption=True: running Wasm "
                              "yields to the event loop at epoch ticks (Config(async_support=True) "
                              "or Config.sandbox(async_support=True) turn it on)")
+        if self.async_support and self.wasm_threads is True:
+            raise ValueError("async_support=True cannot be combined with wasm_threads=True: a guest "
+                             "blocked in memory.atomic.wait would hold up the event loop, which an "
+                             "async store never lets go of (run such modules in a sync store)")
         for proposal, needs in _REQUIRES.items():
             if not self.proposal_enabled(proposal):
                 continue
@@ -171,6 +168,13 @@ class Config:
         if not isinstance(other, Config):
             return NotImplemented
         return self.options() == other.options()
+
+    # pickles as its options, checked again on arrival
+    def __getstate__(self) -> Dict[str, Any]:
+        return self.options()
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        Config.__init__(self, **state)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -2,6 +2,9 @@
 
 Every failure reported by the engine is turned into one of these classes by
 the one choke point in ``_core.pyx`` (``_raise_error`` / ``_raise_call_failure``).
+Every one pickles with all its fields (and any attribute set on it, such as
+the ``result`` that ``WasiResult.check_returncode`` attaches), so it arrives
+whole from a worker process.
 """
 
 import enum
@@ -15,6 +18,7 @@ __all__ = [
     "TrapCode",
     "Frame",
     "WasiExit",
+    "ComponentError",
     "StoreClosedError",
     "StoreBusyError",
 ]
@@ -22,6 +26,16 @@ __all__ = [
 
 class WasmError(Exception):
     """Base class of every error raised by wasmbind."""
+
+    # The constructor's arguments, then the attributes set on the exception
+    # (BaseException's own pickling drops them where __init__ takes others).
+    _FIELDS: Tuple[str, ...] = ()
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        if not self._FIELDS:
+            return super().__reduce__()  # type: ignore[return-value]
+        state = {k: v for k, v in self.__dict__.items() if k not in self._FIELDS}
+        return (type(self), tuple(getattr(self, k) for k in self._FIELDS), state or None)
 
 
 class CompileError(WasmError, ValueError):
@@ -98,6 +112,8 @@ class Trap(WasmError):
     ``frames`` is the Wasm backtrace, innermost frame first.
     """
 
+    _FIELDS = ("message", "code", "frames")
+
     def __init__(
         self,
         message: str,
@@ -116,8 +132,20 @@ class Trap(WasmError):
             text += "\nwasm backtrace:\n" + "\n".join(lines)
         return text
 
-    def __reduce__(self) -> Tuple[Any, ...]:  # keep code and frames across pickling
-        return (type(self), (self.message, self.code, self.frames))
+
+class ComponentError(WasmError):
+    """A component function returned the error case of its ``result<T, E>``;
+    ``value`` is the error payload (converted like any component value)."""
+
+    def __init__(self, value: Any = None) -> None:
+        super().__init__(value)
+        self.value = value
+
+    def __str__(self) -> str:
+        return "component function returned an error: %r" % (self.value,)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.value,))
 
 
 class WasiExit(WasmError):
@@ -127,9 +155,8 @@ class WasiExit(WasmError):
     caller only when a WASI function is called directly.
     """
 
+    _FIELDS = ("code",)
+
     def __init__(self, code: int) -> None:
         super().__init__("WASI program exited with code %d" % code)
         self.code = code
-
-    def __reduce__(self) -> Tuple[Any, ...]:
-        return (type(self), (self.code,))

@@ -4,7 +4,7 @@
 """
 
 import enum
-from typing import Iterable, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, NamedTuple, Optional, Tuple, Union
 
 __all__ = [
     "ValType",
@@ -66,7 +66,20 @@ def _check_limits(minimum: object, maximum: object, bound: int) -> Tuple[int, Op
     return minimum, maximum
 
 
-class FuncType:
+class _PicklesByFields:
+    """Pickles as the constructor's keywords (the slots), checked again on arrival."""
+
+    __slots__: Tuple[str, ...] = ()
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).__slots__}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        init: Any = type(self).__init__
+        init(self, **state)
+
+
+class FuncType(_PicklesByFields):
     """The type of a function: parameter and result value types."""
 
     __slots__ = ("params", "results")
@@ -99,7 +112,7 @@ class FuncType:
         return "(%s) -> (%s)" % (params, ", ".join(r.name for r in self.results))
 
 
-class MemoryType:
+class MemoryType(_PicklesByFields):
     """The type of a linear memory: limits in pages (64 KiB each)."""
 
     __slots__ = ("minimum", "maximum", "memory64", "shared")
@@ -141,7 +154,7 @@ class MemoryType:
         return "MemoryType(%d, %r%s)" % (self.minimum, self.maximum, extra)
 
 
-class GlobalType:
+class GlobalType(_PicklesByFields):
     """The type of a global: its content type and whether it is mutable."""
 
     __slots__ = ("content", "mutable")
@@ -162,7 +175,7 @@ class GlobalType:
         return "GlobalType(%s, mutable=%s)" % (self.content.name, self.mutable)
 
 
-class TableType:
+class TableType(_PicklesByFields):
     """The type of a table: element type and limits in elements."""
 
     __slots__ = ("element", "minimum", "maximum")
@@ -185,7 +198,7 @@ class TableType:
         return "TableType(%s, %d, %r)" % (self.element.name, self.minimum, self.maximum)
 
 
-class TagType:
+class TagType(_PicklesByFields):
     """The type of an exception tag (exception-handling proposal)."""
 
     __slots__ = ("functype",)

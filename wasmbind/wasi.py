@@ -26,16 +26,21 @@ How an execution ends:
 * bad arguments, files that cannot be read, modules that do not compile or
   link raise before anything runs (``CompileError``, ``LinkError``,
   ``OSError``, ``ValueError``, ``TypeError``).
+
+What a program may take is bounded by default (see ``DEFAULT_LIMITS``,
+``DEFAULT_MAX_OPEN_FILES`` and docs/sandbox.md): table elements, tables,
+memories and instances in its store, and the files it holds open at once.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
-from types import SimpleNamespace
-from typing import Any, Generator, Iterable, List, Mapping, Optional, Sequence, Tuple
+import weakref
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from wasmbind._core import Engine, Linker, Module, Store, WasiConfig, _looks_like_wat, shared_engine
+from wasmbind._core import Engine, Instance, Linker, Memory, Module, Store, WasiConfig, _looks_like_wat, shared_engine
 from wasmbind.config import Config
 from wasmbind.errors import LinkError, Trap, TrapCode, WasiExit
 
@@ -48,11 +53,33 @@ __all__ = [
     "DEVNULL",
     "load_module",
     "sandbox_engine",
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_TABLE_ELEMENTS",
+    "DEFAULT_MAX_OPEN_FILES",
 ]
 
 #: Default cap on captured bytes per stream (``max_output``), WasiConfig's own.
 DEFAULT_MAX_OUTPUT: int = WasiConfig().max_output
 
+#: Store limits run_wasi applies unless told otherwise (``limits=``, or the CLI's
+#: ``--max-*`` options; a value of None there means the engine's own default).
+#: Together with ``max_memory`` they bound the host memory a program's store
+#: can take: about ``memories * max_memory`` for linear memory (4 GiB per
+#: memory without ``max_memory``) plus ``tables * table_elements * 8`` bytes.
+#: ``instances`` counts the program's own instance.
+DEFAULT_LIMITS: Dict[str, int] = {
+    "table_elements": 1_000_000,   # elements per table: 8 MB of host memory
+    "tables": 4,
+    "memories": 1,
+    "instances": 1,
+}
+#: Default cap on elements per table (``max_table_elements``).
+DEFAULT_MAX_TABLE_ELEMENTS: int = DEFAULT_LIMITS["table_elements"]
+#: Default cap on the files and directories a program holds open at once
+#: (``max_open_files``), on top of stdin/stdout/stderr and the preopens.
+DEFAULT_MAX_OPEN_FILES: int = 256
+
+_LIMIT_NAMES = ("memory_size", "table_elements", "instances", "tables", "memories")
 _FUEL_UNLIMITED = 2**64 - 1
 
 
@@ -87,6 +114,7 @@ class WasiResult:
     not count fuel). ``elapsed``: seconds from instantiation to the end.
     ``stdout_truncated`` / ``stderr_truncated``: the stream hit ``max_output``.
     ``value``: what the function named by ``invoke`` returned.
+    A WasiResult pickles with every field (its ``trap`` with its code and frames).
     """
 
     __slots__ = ("args", "returncode", "stdout", "stderr", "trap", "fuel_consumed",
@@ -137,6 +165,10 @@ class WasiResult:
             raise exc
         return self
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # every field, in the constructor's order (that of __slots__)
+        return (WasiResult, tuple(getattr(self, name) for name in self.__slots__))
+
     def __repr__(self) -> str:
         parts = ["args=%r" % (self.args,), "returncode=%r" % (self.returncode,)]
         if self.trap is not None:
@@ -154,12 +186,22 @@ class WasiResult:
 
 # ---------------------------------------------------------------- engines
 
+_THREADS_REFUSED = ("run_wasi runs guests it can stop, and a guest with a shared memory "
+                    "can block in memory.atomic.wait where no timeout, fuel or Ctrl-C reaches "
+                    "it: wasm_threads=True is refused here (run such a module in a Store of "
+                    "your own, or in a subprocess)")
+
+
 def sandbox_engine(config: Optional[Config] = None, *, fuel: bool = False,
                    max_wasm_stack: Optional[int] = None, asynchronous: bool = False) -> Engine:
     """The shared Engine :func:`run_wasi` uses for ``config``: the same options
     with epoch interruption on (deadlines and Ctrl-C need it), fuel counting on
     when ``fuel`` is true, and ``max_wasm_stack`` when given; an async engine
-    (``async_support``) for :func:`run_wasi_async` when ``asynchronous``."""
+    (``async_support``) for :func:`run_wasi_async` when ``asynchronous``.
+    ``Config(wasm_threads=True)`` is refused with ValueError: see
+    docs/sandbox.md, "Blocking waits"."""
+    if config is not None and config.wasm_threads:
+        raise ValueError(_THREADS_REFUSED)
     options = (config if config is not None else Config()).options()
     options["consume_fuel"] = bool(fuel or options["consume_fuel"])
     options["async_support"] = bool(asynchronous or options["async_support"])
@@ -189,15 +231,18 @@ def load_module(program: Any, engine: Optional[Engine] = None) -> Module:
 
 
 def _program_name(program: Any) -> str:
+    """argv[0] by default: the file's name, readable even when the name is not
+    UTF-8 (undecodable bytes become U+FFFD: WASI carries only UTF-8)."""
     if isinstance(program, (str, os.PathLike)) and not (
             isinstance(program, str) and _looks_like_wat(program)):
-        return os.path.basename(os.fspath(program)) or "main.wasm"
+        name = os.path.basename(os.fsencode(program))
+        return name.decode("utf-8", "replace") if name else "main.wasm"
     return "main.wasm"
 
 
 # ---------------------------------------------------------------- options
 
-def _preopen(spec: Any) -> Tuple[str, str, bool]:
+def _preopen(spec: Any) -> Tuple[Any, str, bool]:
     """A preopen given as ``(host, guest)`` or ``(host, guest, read_only)``."""
     if isinstance(spec, (str, bytes, os.PathLike)) or not isinstance(spec, (tuple, list)):
         raise TypeError("a directory to preopen is (host, guest) or (host, guest, read_only), "
@@ -211,7 +256,7 @@ def _preopen(spec: Any) -> Tuple[str, str, bool]:
         raise ValueError("a directory to preopen is (host, guest[, read_only]), got %r" % (spec,))
     if not isinstance(guest, str):
         raise TypeError("the guest path of a directory to preopen must be a str, got %r" % (guest,))
-    return os.fspath(host), guest, bool(read_only)
+    return host, guest, read_only
 
 
 def _check_stream(name: str, v: Any, allow_data: bool) -> None:
@@ -219,32 +264,37 @@ def _check_stream(name: str, v: Any, allow_data: bool) -> None:
         return
     if allow_data and isinstance(v, (bytes, bytearray, memoryview, str)):
         return
-    if isinstance(v, (str, os.PathLike)):
+    if isinstance(v, (str, bytes, os.PathLike)):
         return
     raise TypeError("%s must be %s, got %s" % (
         name, "bytes, str, a pathlib.Path, INHERIT or DEVNULL" if allow_data
         else "CAPTURE, INHERIT, DEVNULL or a file path", type(v).__name__))
 
 
-def _wasi_config(argv: List[str], env: Optional[Mapping[str, str]], inherit_env: bool,
+def _wasi_config(argv: List[Any], env: Optional[Mapping[Any, Any]], inherit_env: bool,
                  stdin: Any, stdout: Any, stderr: Any, dirs: Iterable[Any],
                  max_output: int) -> WasiConfig:
     _check_stream("stdin", stdin, True)
     _check_stream("stdout", stdout, False)
     _check_stream("stderr", stderr, False)
-    wc = WasiConfig(argv=argv, env=dict(env or {}), inherit_env=inherit_env,
-                    max_output=max_output)
+    if env is not None and not isinstance(env, Mapping):
+        raise TypeError("env must be a mapping, not %s" % type(env).__name__)
+    if isinstance(dirs, (str, bytes, os.PathLike)):
+        raise TypeError("dirs must be a list of (host, guest[, read_only]), not %s"
+                        % type(dirs).__name__)
+    wc = WasiConfig(argv=argv, env=env, inherit_env=inherit_env, max_output=max_output)
     if stdin is INHERIT:
         wc.inherit_stdin = True
     elif isinstance(stdin, str):
-        wc.stdin_bytes = stdin.encode("utf-8")
+        try:
+            wc.stdin_bytes = stdin.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("stdin text has no UTF-8 form (it contains a lone surrogate); "
+                             "pass bytes") from None
     elif isinstance(stdin, (bytes, bytearray, memoryview)):
         wc.stdin_bytes = bytes(stdin)
     elif isinstance(stdin, os.PathLike):
-        path = os.fspath(stdin)
-        if not os.path.isfile(path):
-            raise FileNotFoundError("stdin: no such file: %r" % (path,))
-        wc.stdin_file = path
+        wc.stdin_file = os.fspath(stdin)  # WasiConfig refuses a FIFO, a directory...
     for name, v in (("stdout", stdout), ("stderr", stderr)):
         if v is CAPTURE:
             setattr(wc, "capture_" + name, True)
@@ -259,14 +309,152 @@ def _wasi_config(argv: List[str], env: Optional[Mapping[str, str]], inherit_env:
     return wc
 
 
+def _count(name: str, v: Any) -> None:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError("%s must be an int or None, not %s" % (name, type(v).__name__))
+    if not 0 <= v < 2**63:
+        raise ValueError("%s must be in [0, 2**63), got %d" % (name, v))
+
+
+def _store_limits(limits: Optional[Mapping[str, Optional[int]]], max_memory: Optional[int],
+                  max_table_elements: Optional[int]) -> Dict[str, Optional[int]]:
+    """DEFAULT_LIMITS, then ``max_memory`` / ``max_table_elements``, then
+    ``limits`` (None: the engine's default); one limit given two different
+    ways is an error."""
+    out: Dict[str, Optional[int]] = dict(DEFAULT_LIMITS)
+    shorthands = {"memory_size": ("max_memory", max_memory, None),
+                  "table_elements": ("max_table_elements", max_table_elements,
+                                     DEFAULT_MAX_TABLE_ELEMENTS)}
+    for key, (short, given, _) in shorthands.items():
+        if given is not None:
+            _count(short, given)
+        out[key] = given
+    if limits is not None:
+        if not isinstance(limits, Mapping):
+            raise TypeError("limits must be a mapping of Store.set_limits keywords, not %s"
+                            % type(limits).__name__)
+        for key, v in limits.items():
+            if key not in _LIMIT_NAMES:
+                raise TypeError("unknown limit %r (limits are %s)" % (key, ", ".join(_LIMIT_NAMES)))
+            if v is not None:
+                _count("limits[%r]" % key, v)
+            if key in shorthands:
+                short, given, default = shorthands[key]
+                if given != default and given != v:
+                    raise ValueError("%s=%r and limits[%r]=%r disagree: give one"
+                                     % (short, given, key, v))
+            out[key] = v
+    return out
+
+
+# ---------------------------------------------------------------- open files
+
+_WASI = "wasi_snapshot_preview1"
+_EMFILE = 33  # WASI errno "too many open files"
+_U32 = 0xFFFFFFFF
+
+#: The WASI functions the descriptor budget stands in front of, and a module
+#: that calls them from Wasm with the program's memory as its own: WASI's
+#: functions read and write the memory exported by the instance that calls
+#: them, so the program's calls are forwarded through it.
+_FD_CALLS = {  # name: number of i32 and i64 parameters, in order (each returns an i32 errno)
+    "path_open": "iiiiiIIii",
+    "fd_close": "i",
+    "fd_renumber": "ii",
+}
+
+
+def _forwarder_wat(memory64: bool) -> str:
+    def sig(params: str) -> str:
+        return "(param %s) (result i32)" % " ".join("i64" if p == "I" else "i32" for p in params)
+    imports = ['(import "wasi" "%s" (func $%s %s))' % (n, n, sig(p)) for n, p in _FD_CALLS.items()]
+    funcs = ['(func (export "%s") %s %s call $%s)'
+             % (n, sig(p), " ".join("local.get %d" % i for i in range(len(p))), n)
+             for n, p in _FD_CALLS.items()]
+    return "(module %s (import \"program\" \"memory\" (memory %s0)) (export \"memory\" (memory 0)) %s)" % (
+        " ".join(imports), "i64 " if memory64 else "", " ".join(funcs))
+
+
+_forwarders: "weakref.WeakKeyDictionary[Engine, Dict[bool, Module]]" = weakref.WeakKeyDictionary()
+
+
+class _FdBudget:
+    """Bounds the files and directories a program holds open at once.
+
+    The engine has no such limit (its WASI opens one host descriptor per
+    ``path_open``, without end), so ``path_open``, ``fd_close`` and
+    ``fd_renumber`` are defined in front of WASI's own: they keep the set of
+    descriptors the program opened, refuse ``path_open`` with EMFILE once
+    ``limit`` are open, and otherwise forward the call unchanged. Descriptors
+    only come from ``path_open`` (stdio and preopens are the host's).
+    """
+
+    def __init__(self, store: Store, linker: Linker, limit: int, run: "_Runner") -> None:
+        self.store = store
+        self.limit = limit
+        self.run = run
+        self.open: set = set()
+        self.wasi = {name: linker.get(store, _WASI, name) for name in _FD_CALLS}
+        self.forward: Any = None
+        self.memory: Any = None
+        linker.allow_shadowing = True
+        for name in _FD_CALLS:
+            linker.define_func(_WASI, name, self.wasi[name].type, run.host(getattr(self, "_" + name)),
+                               access_caller=True)
+        linker.allow_shadowing = False
+
+    async def _forwarder(self, caller: Any) -> Any:
+        memory = caller.get("memory")
+        if not isinstance(memory, Memory):
+            raise Trap("missing required memory export")  # what WASI itself reports
+        if self.forward is None:
+            memory64 = memory.type.memory64
+            engine = self.store.engine
+            modules = _forwarders.setdefault(engine, {})
+            if memory64 not in modules:
+                modules[memory64] = Module(engine, _forwarder_wat(memory64))
+            imports = {"wasi": dict(self.wasi), "program": {"memory": memory}}
+            forward = await self.run.instantiate(self.store, modules[memory64], imports)
+            if self.forward is None:
+                self.forward, self.memory = forward.exports, memory
+        return self.forward
+
+    async def _path_open(self, caller: Any, *args: int) -> int:
+        forward = await self._forwarder(caller)
+        if len(self.open) >= self.limit:
+            return _EMFILE
+        errno = await self.run.call(forward.path_open, args)
+        if errno == 0:
+            self.open.add(int.from_bytes(self.memory.read(args[-1] & _U32, 4), "little"))
+        return errno
+
+    async def _fd_close(self, caller: Any, fd: int) -> int:
+        errno = await self.run.call((await self._forwarder(caller)).fd_close, (fd,))
+        if errno == 0:
+            self.open.discard(fd & _U32)
+        return errno
+
+    async def _fd_renumber(self, caller: Any, fd: int, to: int) -> int:
+        errno = await self.run.call((await self._forwarder(caller)).fd_renumber, (fd, to))
+        if errno == 0:  # ``to`` is closed and ``fd`` moves there
+            moved = (fd & _U32) in self.open
+            self.open.discard(fd & _U32)
+            self.open.discard(to & _U32)
+            if moved:
+                self.open.add(to & _U32)
+        return errno
+
+
 # ---------------------------------------------------------------- run
 
-def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
-             env: Optional[Mapping[str, str]] = None, inherit_env: bool = False,
+def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *,
+             env: Optional[Mapping[Any, Any]] = None, inherit_env: bool = False,
              stdin: Any = None, stdout: Any = CAPTURE, stderr: Any = CAPTURE,
              dirs: Iterable[Any] = (), fuel: Optional[int] = None,
              timeout: Optional[float] = None, max_memory: Optional[int] = None,
+             max_table_elements: Optional[int] = DEFAULT_MAX_TABLE_ELEMENTS,
              limits: Optional[Mapping[str, Optional[int]]] = None,
+             max_open_files: Optional[int] = DEFAULT_MAX_OPEN_FILES,
              max_wasm_stack: Optional[int] = None, max_output: int = DEFAULT_MAX_OUTPUT,
              invoke: Optional[str] = None, invoke_args: Sequence[Any] = (),
              config: Optional[Config] = None, engine: Optional[Engine] = None,
@@ -274,8 +462,10 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     """Run a WASI command in a fresh store and return a :class:`WasiResult`.
 
     ``program``: path, bytes, WAT text or :class:`Module` (see :func:`load_module`).
-    ``argv``: the full argv, program name first (default: the file name).
-    ``env``: the environment (default empty); ``inherit_env`` copies the host's.
+    ``argv``: the full argv, program name first (default: the file name); each
+    item a str (given to the program as UTF-8) or bytes (given as they are;
+    the engine carries only UTF-8). ``env``: the environment (default empty),
+    names and values str or bytes likewise; ``inherit_env`` copies the host's.
     ``stdin``: None or :data:`DEVNULL` (empty), bytes or str (data), a
     ``pathlib.Path`` (file) or :data:`INHERIT`. ``stdout``/``stderr``:
     :data:`CAPTURE` (default), :data:`INHERIT`, :data:`DEVNULL`/None, or a path to
@@ -285,10 +475,17 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
 
     Limits: ``fuel`` (instructions, roughly); ``timeout`` (wall-clock seconds,
     instantiation included); ``max_memory`` (bytes per linear memory);
-    ``limits`` (more :meth:`Store.set_limits` keywords: tables, instances,
-    memories, table_elements); ``max_wasm_stack`` (bytes of native
-    stack for Wasm); ``max_output`` (captured bytes kept per stream; past it
-    writes fail in the guest and ``*_truncated`` is set).
+    ``max_table_elements`` (elements per table, default
+    ``DEFAULT_MAX_TABLE_ELEMENTS``); ``limits`` (:meth:`Store.set_limits`
+    keywords: ``memory_size``, ``table_elements``, ``tables``, ``memories``,
+    ``instances``; over ``DEFAULT_LIMITS``, None for the engine's default);
+    ``max_open_files`` (files and directories the program holds open at once,
+    default ``DEFAULT_MAX_OPEN_FILES``; past it ``path_open`` fails with EMFILE;
+    None: no bound); ``max_wasm_stack`` (bytes of native stack for Wasm);
+    ``max_output`` (captured bytes kept per stream; past it writes fail in the
+    guest and ``*_truncated`` is set). Growth past a limit fails in the guest
+    (``memory.grow``/``table.grow`` return -1); a module that needs more at
+    instantiation raises WasmError.
 
     ``invoke``: call this export (with ``invoke_args``) instead of ``_start``,
     after ``_initialize`` if the module has one; its result is ``value``.
@@ -296,103 +493,130 @@ def run_wasi(program: Any, argv: Optional[Sequence[str]] = None, *,
     ``text``: decode captured output as UTF-8. ``check``: raise the trap, or
     :class:`WasiExit` for a non-zero exit, instead of returning.
     """
-    return _complete(_drive(_session(dict(locals()), False), False))
+    return _complete(_session(False, **locals()))
 
 
-async def run_wasi_async(program: Any, argv: Optional[Sequence[str]] = None, **options: Any) -> WasiResult:
+async def run_wasi_async(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None,
+                         **options: Any) -> WasiResult:
     """:func:`run_wasi` on an async engine, awaited: the same arguments and the
     same :class:`WasiResult`. The program runs on the event loop's thread and
     yields to the loop at every epoch tick, so other tasks (and other programs)
     go on while it runs; cancelling the awaiting task stops it. A given
-    ``engine`` (or a Module's) must be async: ``Config(async_support=True)``."""
+    ``engine`` (or a Module's) must be async: ``Config(async_support=True)``;
+    without one, the shared sandbox engine of ``config`` with async support."""
     import inspect  # here: importing it takes longer than importing wasmbind
 
     bound = inspect.signature(run_wasi).bind(program, argv, **options)
     bound.apply_defaults()
-    return await _drive(_session(bound.arguments, True), True)
+    return await _session(True, **bound.arguments)
 
 
-async def _drive(steps: Generator[Any, Any, WasiResult], asynchronous: bool) -> WasiResult:
-    """Runs the steps of a session, awaiting them when ``asynchronous``. (A
-    sync session never suspends this coroutine: run_wasi completes it with one
-    ``send``.)"""
+class _Runner:
+    """How a session runs Wasm: called (run_wasi) or awaited (run_wasi_async).
+    The session is a coroutine either way; a sync one never suspends, and
+    run_wasi completes it with one ``send``."""
+
+    def __init__(self, asynchronous: bool) -> None:
+        self.asynchronous = asynchronous
+
+    async def link(self, linker: Linker, store: Store, module: Module) -> Instance:
+        if self.asynchronous:
+            return await linker.instantiate_async(store, module)
+        return linker.instantiate(store, module)
+
+    async def instantiate(self, store: Store, module: Module, imports: Any) -> Instance:
+        if self.asynchronous:
+            return await Instance.create_async(store, module, imports)
+        return Instance(store, module, imports)
+
+    async def call(self, func: Any, args: Tuple[Any, ...]) -> Any:
+        if self.asynchronous:
+            return await func.call_async(*args)
+        return func(*args)
+
+    def host(self, fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+        """A host function of the coroutine function ``fn``: itself on an async
+        store; on a sync one, a function that completes it."""
+        if self.asynchronous:
+            return fn
+        return lambda *args: _complete(fn(*args))
+
+
+def _complete(coro: Awaitable[Any]) -> Any:
+    """The result of a coroutine that never suspends (a sync session's)."""
     try:
-        op = next(steps)
-        while True:
-            try:
-                if op[0] == "instantiate":
-                    linker, store, module = op[1:]
-                    r = (await linker.instantiate_async(store, module) if asynchronous
-                         else linker.instantiate(store, module))
-                else:
-                    r = await op[1].call_async(*op[2]) if asynchronous else op[1](*op[2])
-            except BaseException as exc:
-                op = steps.throw(exc)
-            else:
-                op = steps.send(r)
+        coro.send(None)  # type: ignore[attr-defined]
     except StopIteration as stop:
         return stop.value
-
-
-def _complete(coro: Any) -> Any:
-    """The result of a coroutine that never suspends."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    coro.close()
+    coro.close()  # type: ignore[attr-defined]
     raise AssertionError("a sync WASI session suspended")  # pragma: no cover
 
 
-def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, WasiResult]:
-    """The body of run_wasi and run_wasi_async, given their arguments by name.
-    Each step that runs Wasm is yielded to the caller, which runs it (or awaits
-    it) and sends the result back, or throws its exception in: ``("instantiate",
-    linker, store, module)`` or ``("call", func, args)``."""
-    o = SimpleNamespace(**a)
-    fuel, timeout, max_output, program = o.fuel, o.timeout, o.max_output, o.program
+async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Union[str, bytes]]], *,
+                   env: Optional[Mapping[Any, Any]], inherit_env: bool, stdin: Any, stdout: Any,
+                   stderr: Any, dirs: Iterable[Any], fuel: Optional[int], timeout: Optional[float],
+                   max_memory: Optional[int], max_table_elements: Optional[int],
+                   limits: Optional[Mapping[str, Optional[int]]], max_open_files: Optional[int],
+                   max_wasm_stack: Optional[int], max_output: int, invoke: Optional[str],
+                   invoke_args: Sequence[Any], config: Optional[Config], engine: Optional[Engine],
+                   text: bool, check: bool) -> WasiResult:
+    """The body of run_wasi and run_wasi_async, given all their arguments."""
+    run = _Runner(asynchronous)
     if fuel is not None:
-        if not isinstance(fuel, int) or isinstance(fuel, bool) or not 0 <= fuel < 2**64:
-            raise ValueError("fuel must be an int in [0, 2**64), got %r" % (fuel,))
+        if not isinstance(fuel, int) or isinstance(fuel, bool):
+            raise TypeError("fuel must be an int, not %s" % type(fuel).__name__)
+        if not 0 <= fuel < 2**64:
+            raise ValueError("fuel must be in [0, 2**64), got %d" % fuel)
     if timeout is not None:
+        if not isinstance(timeout, numbers.Real) or isinstance(timeout, bool):
+            raise TypeError("timeout must be a number of seconds, not %s" % type(timeout).__name__)
         timeout = float(timeout)
         if not timeout >= 0:
             raise ValueError("timeout must be a non-negative number of seconds, got %r" % (timeout,))
-    if not isinstance(max_output, int) or max_output < 0:
-        raise ValueError("max_output must be an int >= 0, got %r" % (max_output,))
+    if not isinstance(max_output, int) or isinstance(max_output, bool):
+        raise TypeError("max_output must be an int, not %s" % type(max_output).__name__)
+    if max_output < 0:
+        raise ValueError("max_output must be >= 0, got %d" % max_output)
+    if max_open_files is not None:
+        _count("max_open_files", max_open_files)
+    if invoke is not None and not isinstance(invoke, str):
+        raise TypeError("invoke must be an export name (a str), not %s" % type(invoke).__name__)
+    store_limits = _store_limits(limits, max_memory, max_table_elements)
+    if argv is not None and (isinstance(argv, (str, bytes, bytearray)) or
+                             not hasattr(argv, "__iter__")):
+        raise TypeError("argv must be a list of str or bytes, not %s" % type(argv).__name__)
 
     # the engine: the Module's own, the one given, or a shared one per config
-    engine = o.engine
     if isinstance(program, Module):
         if engine is not None and engine is not program.engine:
             raise ValueError("the Module was compiled for a different Engine")
         engine = program.engine
     if engine is not None:
-        if o.config is not None or o.max_wasm_stack is not None:
+        if config is not None or max_wasm_stack is not None:
             raise ValueError("config and max_wasm_stack cannot be combined with an Engine "
                              "(or a Module, which brings its engine): set them on the Engine")
         if fuel is not None and not engine.config.consume_fuel:
             raise ValueError("fuel needs an Engine made with Config(consume_fuel=True)")
-        if not engine.config.epoch_interruption:
-            # the sandbox promises deadlines and Ctrl-C, timeout or not
-            raise ValueError("run_wasi needs an engine that can interrupt running Wasm: "
-                             "Engine(Config.sandbox()) (or pass no engine)")
+        if engine.config.wasm_threads:
+            raise ValueError(_THREADS_REFUSED)
         if engine.config.async_support != asynchronous:
             raise ValueError("run_wasi_async needs an async engine: Config(async_support=True)"
                              if asynchronous else
                              "this engine is async (Config(async_support=True)): use run_wasi_async")
+        if not engine.config.epoch_interruption:
+            # the sandbox promises deadlines and Ctrl-C, timeout or not
+            raise ValueError("run_wasi needs an engine that can interrupt running Wasm: "
+                             "Engine(Config.sandbox()) (or pass no engine)")
     else:
-        engine = sandbox_engine(o.config, fuel=fuel is not None, max_wasm_stack=o.max_wasm_stack,
+        engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack,
                                 asynchronous=asynchronous)
     module = load_module(program, engine)
 
-    args = [_program_name(program)] if o.argv is None else [str(x) for x in o.argv]
-    wc = _wasi_config(args, o.env, o.inherit_env, o.stdin, o.stdout, o.stderr, o.dirs, max_output)
-    store_limits = dict(o.limits or {})
-    if o.max_memory is not None:
-        if not isinstance(o.max_memory, int) or isinstance(o.max_memory, bool):
-            raise TypeError("max_memory is a number of bytes (an int), got %r" % (o.max_memory,))
-        store_limits["memory_size"] = o.max_memory
+    args = [_program_name(program)] if argv is None else list(argv)
+    wc = _wasi_config(args, env, inherit_env, stdin, stdout, stderr, dirs, max_output)
+    if max_open_files is not None and store_limits["instances"]:
+        # the descriptor budget's forwarder is an instance, but not the program's
+        store_limits["instances"] = min(store_limits["instances"] + 1, 2**63 - 1)
 
     store = Store(engine)
     try:
@@ -401,10 +625,11 @@ def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, Wa
         initial_fuel = _FUEL_UNLIMITED if fuel is None else fuel
         if counting:
             store.set_fuel(initial_fuel)
-        if store_limits:
-            store.set_limits(**store_limits)
+        store.set_limits(**store_limits)
         linker = Linker(engine)
         linker.define_wasi()
+        if max_open_files is not None:
+            _FdBudget(store, linker, max_open_files, run)
 
         returncode: Optional[int] = None
         trap: Optional[Trap] = None
@@ -413,20 +638,20 @@ def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, Wa
         if timeout is not None:
             store.set_timeout(timeout)
         try:
-            instance = yield ("instantiate", linker, store, module)
+            instance = await run.link(linker, store, module)
             exports = instance.exports
-            if o.invoke is not None:
-                if o.invoke not in exports:
-                    raise LinkError("the module has no export named %r" % (o.invoke,))
+            if invoke is not None:
+                if invoke not in exports:
+                    raise LinkError("the module has no export named %r" % (invoke,))
                 if "_initialize" in exports:
-                    yield ("call", exports["_initialize"], ())
-                value = yield ("call", exports[o.invoke], tuple(o.invoke_args))
+                    await run.call(exports["_initialize"], ())
+                value = await run.call(exports[invoke], tuple(invoke_args))
             else:
                 if "_start" not in exports:
                     raise LinkError("not a WASI command: the module exports no _start "
                                     "function (name an export to call: invoke=NAME, "
                                     "--invoke NAME)")
-                yield ("call", exports["_start"], ())
+                await run.call(exports["_start"], ())
             returncode = 0
         except WasiExit as exc:
             returncode = exc.code
@@ -442,11 +667,11 @@ def _session(a: Mapping[str, Any], asynchronous: bool) -> Generator[Any, Any, Wa
         out_cut, err_cut = store.wasi_output_truncated
     finally:
         store.close()
-    if o.text:
+    if text:
         out = None if out is None else out.decode("utf-8", "replace")
         err = None if err is None else err.decode("utf-8", "replace")
     result = WasiResult(args, returncode, out, err, trap, fuel_consumed, elapsed,
                         out_cut, err_cut, value)
-    if o.check:
+    if check:
         result.check_returncode()
     return result

@@ -20,9 +20,9 @@ cdef class _AsyncHostCall  # aio/hostfuncs.pxi
 
 
 cdef enum _FutureState:
-    _NEW       # made, not yet awaited: holds nothing of the store's
-    _RUNNING   # holds the store (Store._aio_call) and an engine future
-    _DONE      # finished, failed or cancelled
+    _F_NEW       # made, not yet awaited: holds nothing of the store's
+    _F_RUNNING   # holds the store (Store._aio_call) and an engine future
+    _F_DONE      # finished, failed or cancelled
 
 
 @cython.no_gc_clear  # keeps its Store for the engine future's sake until freed
@@ -80,8 +80,8 @@ cdef class _EngineFuture:
             exc = typ if isinstance(typ, BaseException) else typ()
         else:
             exc = val if isinstance(val, BaseException) else typ(val)
-        if self.state != _RUNNING:
-            self.state = _DONE
+        if self.state != _F_RUNNING:
+            self.state = _F_DONE
             self._free_values()
             raise exc
         self._give_up_turn()
@@ -103,10 +103,10 @@ cdef class _EngineFuture:
         raise exc
 
     def close(self):
-        if self.state == _RUNNING:
+        if self.state == _F_RUNNING:
             self._give_up_turn()
             self._drop()
-        self.state = _DONE
+        self.state = _F_DONE
         self._free_values()
 
     def __dealloc__(self):
@@ -139,16 +139,16 @@ cdef class _EngineFuture:
             wasmtime_context_set_epoch_deadline(ctx, 1)
         self._start(ctx)
         store._aio_call = <PyObject *>self
-        self.state = _RUNNING
+        self.state = _F_RUNNING
         return 0
 
     cdef object _step(self):
         """One step of the awaiting task: what to yield to it, or _FINISHED
         with the result in self.value; the call's failure is raised."""
-        if self.state == _DONE:
+        if self.state == _F_DONE:
             raise RuntimeError("cannot reuse an async wasm call that has finished")
         try:
-            if self.state == _NEW:
+            if self.state == _F_NEW:
                 self._begin()
             return self._resume()
         except BaseException:
@@ -159,11 +159,11 @@ cdef class _EngineFuture:
         """An exception leaves a step (say a KeyboardInterrupt from a signal
         handler that ran in the loop's bookkeeping): like a coroutine that
         raised, the call is over, so its guest is stopped and its store freed."""
-        if self.state == _RUNNING:
+        if self.state == _F_RUNNING:
             self._give_up_turn()
             self._drop()
-        elif self.state == _NEW:
-            self.state = _DONE
+        elif self.state == _F_NEW:
+            self.state = _F_DONE
             self._free_values()
 
     cdef object _take_value(self):
@@ -189,9 +189,12 @@ cdef class _EngineFuture:
         cdef _LoopScheduler sched = self.sched
         cdef bint done
         cdef double t0 = wb_monotonic()
+        # (an async store's calls run on the engine's stacks: its stack_need is
+        # 0 and entering is refused only for a store that is not async)
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         if sched is not None:
             sched.polling += 1
-        wb_state_enter(&store._state)
         done = wasmtime_call_future_poll(self.fut)
         wb_state_leave(&store._state)
         if sched is not None:
@@ -209,7 +212,7 @@ cdef class _EngineFuture:
         cdef wasmtime_error_t *err = self.err
         cdef wasm_trap_t *trap = self.trap
         self._drop_raw()
-        self.state = _DONE
+        self.state = _F_DONE
         self.err = NULL
         self.trap = NULL
         try:
@@ -218,6 +221,7 @@ cdef class _EngineFuture:
             self.value = self._result()
         finally:
             self._free_values()
+        _release_dead(self.store)  # externrefs the engine dropped meanwhile
         return _FINISHED
 
     cdef void _give_up_turn(self):
@@ -238,7 +242,7 @@ cdef class _EngineFuture:
         for the next call. What the call did to the store's state so far stays."""
         cdef Store store = self.store
         self._drop_raw()
-        self.state = _DONE
+        self.state = _F_DONE
         # whatever the unwinding left behind is not this call's failure
         store._pending = None
         store._state.interrupted = 0
@@ -251,13 +255,17 @@ cdef class _EngineFuture:
         host call in progress stays owned here until they are done."""
         cdef Store store = self.store
         cdef wasmtime_call_future_t *fut = self.fut
+        cdef bint entered
         if store is not None and store._aio_call == <PyObject *>self:
             store._aio_call = NULL
         if fut != NULL:
             self.fut = NULL
-            wb_state_enter(&store._state)
+            # held while the engine unwinds the guest (its finalizers may run
+            # Python code); entering an async store never fails (stack_need 0)
+            entered = wb_state_enter(&store._state) == 0
             wasmtime_call_future_delete(fut)
-            wb_state_leave(&store._state)
+            if entered:
+                wb_state_leave(&store._state)
         self.host = None
 
 

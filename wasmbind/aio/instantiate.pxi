@@ -71,6 +71,9 @@ cdef object _aio_linker_instantiate(Linker linker, Store store, Module module):
     """Linker.instantiate_async."""
     _aio_check_instantiate(store, module, "instantiate_async", "Linker.instantiate")
     linker._linker()
+    linker._check_module(module)
+    # the items of other stores are refused, as by Linker.instantiate
+    linker._check_owners(store, [(d.module, d.name) for d in module.imports])
     return _aio_instantiation(store, linker, module, None)
 
 
@@ -98,8 +101,8 @@ cdef object _aio_instantiate(Store store, Module module, object imports):
                             "name, so give both the same item (or use a mapping)" % key)
         defined[key] = item
         _as_extern(store, item, &ext)
-        m = (<str>decl.module).encode("utf-8")
-        n = (<str>decl.name).encode("utf-8")
+        m = _name_bytes(decl.module, "module name")
+        n = _name_bytes(decl.name, "name")
         err = wasmtime_linker_define(linker._ptr, ctx, m, len(m), n, len(n), &ext)
         if err != NULL:
             _raise_error(err, LinkError)

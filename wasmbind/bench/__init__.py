@@ -16,6 +16,8 @@ Groups (``--only`` takes a comma-separated list of them):
 ``startup``  compile, deserialize, new Store + Instance
 ``kernels``  mandelbrot, recursive fib, f64 dot product, u32 sum, SIMD kernels
 ``gil``      other Python threads while Wasm runs; parallel stores
+``components`` component-model calls: scalars, strings, lists, records
+``scaleout`` module pickles; Dask work on 1 vs 2 local worker processes
 ``aio``      asyncio: awaited calls, the loop's lag while guests spin, guests vs threads
 
 Methodology: within one run, contestants are timed interleaved (round-robin,
@@ -42,7 +44,7 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
-from wasmbind.bench import aio, batch, calls, gil, host, kernel_cases, memory, render, startup
+from wasmbind.bench import aio, batch, calls, components, gil, host, kernel_cases, memory, render, scaleout, startup
 from wasmbind.bench.contestants import Peers
 from wasmbind.bench.report import Report, progress
 from wasmbind.bench.timing import Settings
@@ -58,6 +60,8 @@ _RUNNERS: Dict[str, Callable[[Report, Peers], None]] = {
     "startup": startup.run,
     "kernels": kernel_cases.run,
     "gil": gil.run,
+    "components": components.run,
+    "scaleout": scaleout.run,
     "aio": aio.run,
 }
 GROUPS = tuple(_RUNNERS)

@@ -259,7 +259,8 @@ class Wasmtime(Contestant):
     wasmbind engine: memory that never moves, and epoch checks on for the
     counterpart of ``Config.sandbox()``."""
 
-    def __init__(self, wt: Any, as_it_comes: bool = False, epochs: bool = False) -> None:
+    def __init__(self, wt: Any, as_it_comes: bool = False, epochs: bool = False,
+                 parallel_compilation: Optional[bool] = None) -> None:
         super().__init__(Column.WT_EPOCH if epochs else Column.WT)
         self.wt = wt
         self.epochs = epochs
@@ -269,6 +270,8 @@ class Wasmtime(Contestant):
         cfg = wt.Config()
         cfg.epoch_interruption = epochs
         cfg.memory_may_move = False
+        if parallel_compilation is not None:
+            cfg.parallel_compilation = parallel_compilation
         self.engine = wt.Engine(cfg)
 
     def _store(self) -> Any:
@@ -525,13 +528,15 @@ class Peers:
                  release_gil: bool = False) -> Wasmbind:
         return Wasmbind(engine, column, release_gil)
 
-    def wasmtime(self, as_it_comes: bool = False, epochs: bool = False) -> Optional[Wasmtime]:
+    def wasmtime(self, as_it_comes: bool = False, epochs: bool = False,
+                 parallel_compilation: Optional[bool] = None) -> Optional[Wasmtime]:
         """wasmtime-py configured like wasmbind's default engine (epochs off,
         memory never moves); ``as_it_comes``: ``wasmtime.Engine()``; ``epochs``:
-        like ``Config.sandbox()``."""
+        like ``Config.sandbox()``; ``parallel_compilation``: as the Config option."""
         if self.wt is None:
             return None
-        return Wasmtime(self.wt, as_it_comes=as_it_comes, epochs=epochs)
+        return Wasmtime(self.wt, as_it_comes=as_it_comes, epochs=epochs,
+                        parallel_compilation=parallel_compilation)
 
     def wasm3(self) -> Optional[Wasm3]:
         return Wasm3(self.w3) if self.w3 is not None else None

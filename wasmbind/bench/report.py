@@ -17,6 +17,7 @@ class Column(str, Enum):
     WB = "wasmbind"
     WB_SANDBOX = "wasmbind, Config.sandbox()"
     WB_MAP = "wasmbind Func.map"
+    WB_MAP_C = "wasmbind Func.map, C loop"
     WB_LOOP = "wasmbind loop"
     WT = "wasmtime-py"
     WT_EPOCH = "wasmtime-py, epochs on"
@@ -24,6 +25,10 @@ class Column(str, Enum):
     W3 = "pywasm3"
     CT = "C via ctypes"
     NP = "NumPy"
+    ARTIFACT = "artifact"
+    RECOMPILE = "recompile"
+    ONE_WORKER = "1 worker"
+    TWO_WORKERS = "2 workers"
 
     def __str__(self) -> str:
         return self.value

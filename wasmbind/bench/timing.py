@@ -28,6 +28,7 @@ _TABLE: Dict[str, Tuple[Any, Any, Any]] = {
     "u32_n":       (2_000_000,        400_000,         1000),
     "bytes_n":     (4_000_000,        800_000,         2000),
     "saxpy_n":     (200_000,          40_000,          300),
+    "list_bytes":  (1 << 20,          64 << 10,        1 << 10),  # component list<u8> echo
 }
 
 
@@ -51,6 +52,7 @@ class Settings:
     u32_n: int
     bytes_n: int
     saxpy_n: int
+    list_bytes: int
 
     @classmethod
     def of(cls, mode: str) -> Settings:

@@ -1,10 +1,19 @@
 # Engines: a Config turned into the engine's config, Engine, and the shared
 # engines used where none is given.
 
+import os as _os
 import threading
 from wasmbind import config as _config_module
 from wasmbind.config import Config
 from wasmbind.errors import WasmError
+
+
+# the engine's compile threads after a fork: see "os.fork()" below
+cdef bint _pool_started = False  # this process may have started the compile threads
+cdef bint _pool_lost = False     # an ancestor did: they do not exist here
+
+
+_ENGINE_MAX_WASM_STACK = 512 * 1024  # the engine's max_wasm_stack when none is given
 
 
 cdef wasm_config_t *_build_config(object config) except NULL:
@@ -30,6 +39,8 @@ cdef wasm_config_t *_build_config(object config) except NULL:
             wasmtime_config_max_wasm_stack_set(c, config.max_wasm_stack)
         if config.parallel_compilation is not None:
             wasmtime_config_parallel_compilation_set(c, config.parallel_compilation)
+        if _pool_lost:
+            wasmtime_config_parallel_compilation_set(c, False)
         if config.debug_info is not None:
             wasmtime_config_debug_info_set(c, config.debug_info)
         if config.memory_reservation is not None:
@@ -89,6 +100,8 @@ cdef class Engine:
     engine's full speed. Engines made with ``Config.sandbox()``
     (``epoch_interruption``) are ticked by wasmbind's own background thread
     every few milliseconds, which drives deadlines, Ctrl-C and GIL hand-offs.
+    An Engine pickles as its options and unpickles to the receiving process's
+    :func:`shared_engine` for them.
     """
 
     def __init__(self, config=None):
@@ -100,6 +113,9 @@ cdef class Engine:
         elif not isinstance(config, Config):
             raise TypeError("config must be a wasmbind.Config, got %s" % type(config).__name__)
         c = _build_config(config)
+        if self._ptr != NULL:  # initialized meanwhile, by code run to validate the config
+            wasm_config_delete(c)
+            raise WasmError("Engine is already initialized")
         self._ptr = wasm_engine_new_with_config(c)
         if self._ptr == NULL:
             raise WasmError("the engine could not be created")
@@ -107,6 +123,9 @@ cdef class Engine:
         self._epoch = config.epoch_interruption
         self._fuel = config.consume_fuel
         self._async = config.async_support
+        self._parallel = config.parallel_compilation is not False and not _pool_lost
+        self._shared_memory = config.wasm_threads is True
+        self._stack_need = (config.max_wasm_stack or _ENGINE_MAX_WASM_STACK) + WB_STACK_MARGIN
         rc = wb_ticker_add(self._ptr) if self._epoch else 0
         if rc != 0:
             wasm_engine_delete(self._ptr)
@@ -123,11 +142,33 @@ cdef class Engine:
                 wb_ticker_remove(self._ptr)
             wasm_engine_delete(self._ptr)
             self._ptr = NULL
+        if self._serial != NULL:
+            wasm_engine_delete(self._serial)
+            self._serial = NULL
 
     cdef wasm_engine_t *_engine(self) except NULL:
         if self._ptr == NULL:
             raise WasmError("Engine was not initialized")
         return self._ptr
+
+    cdef wasm_engine_t *_compile_engine(self) except NULL:
+        """The engine to compile and validate for this one with: itself, or,
+        in the child of a fork whose parent had started the engine's compile
+        threads (which the child does not have: a parallel compile would wait
+        for them forever), a twin made without them. Code compiled by the twin
+        is moved to this engine (_rehome)."""
+        global _pool_started
+        cdef wasm_engine_t *e = self._engine()
+        if not self._parallel:
+            return e
+        if not _pool_lost:
+            _pool_started = True
+            return e
+        if self._serial == NULL:
+            self._serial = wasm_engine_new_with_config(_build_config(self.config))
+            if self._serial == NULL:
+                raise WasmError("the engine could not be created")
+        return self._serial
 
     def increment_epoch(self):
         """Advance the engine's epoch by one tick (wasmbind's ticker does this itself)."""
@@ -140,6 +181,41 @@ cdef class Engine:
 
     def __repr__(self):
         return "<wasmbind.Engine %r>" % (self.config,)
+
+    def __reduce__(self):
+        # as its options: the receiving process's shared engine for them
+        return (shared_engine, (self.config,))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+# ---- os.fork(): what the child needs started again --------------------------
+#
+# The engine compiles in parallel on a process-wide thread pool, started by
+# the first such compile; a forked child has none of its threads. Engines
+# made in such a child compile serially; older ones compile through a serial
+# twin (Engine._compile_engine). The epoch ticker thread starts again in the
+# child (wb_fork_child), and the parent's fork waits for compiles running in
+# other threads without the GIL (wb_fork_prepare).
+
+def _before_fork():
+    wb_fork_prepare()
+
+
+def _after_fork_in_child():
+    global _pool_lost, _shared_engines_lock, wb_main_thread
+    _pool_lost = _pool_lost or _pool_started
+    wb_fork_child()
+    wb_main_thread = threading.get_ident()  # the forking thread is the child's main thread
+    _shared_engines_lock = threading.Lock()  # another thread may have held it
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 # One engine per distinct set of options, for every caller that does not bring

@@ -10,17 +10,42 @@ _CAUSE_NUMBER = _re.compile(r"\d+: ")
 
 
 cdef str _name_to_str(const wasm_name_t *name):
-    if name == NULL or name.data == NULL:
+    """A name from the engine (an import, export, function or module name),
+    exactly: names are length-delimited, so NUL bytes are part of them. The
+    engine only hands out valid UTF-8 (it refuses modules whose names are
+    not); should it ever not, the bytes survive as lone surrogates
+    (surrogateescape) instead of an exception here."""
+    if name == NULL:
         return None
-    cdef Py_ssize_t n = name.size
-    while n > 0 and name.data[n - 1] == 0:
-        n -= 1
-    return (<char *>name.data)[:n].decode("utf-8", "replace")
+    if name.data == NULL or name.size == 0:
+        return ""
+    return (<char *>name.data)[:name.size].decode("utf-8", "surrogateescape")
+
+
+cdef bytes _name_bytes(object name, str what):
+    """A name given to the engine or looked up in it, as the bytes it stands
+    for: the inverse of _name_to_str (UTF-8, surrogateescape), so every name
+    the engine hands out finds the same item again. A str with other lone
+    surrogates stands for no bytes at all: ValueError."""
+    if not isinstance(name, str):
+        raise TypeError("%s must be a str, not %s" % (what, type(name).__name__))
+    try:
+        return (<str>name).encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise ValueError("%s %r has no UTF-8 form (it contains a lone surrogate)"
+                         % (what, name)) from None
 
 
 cdef str _take_message(wasm_name_t *vec):
+    """An engine message (text, sometimes NUL-terminated), freeing the vector."""
+    cdef Py_ssize_t n
     try:
-        return _name_to_str(vec)
+        if vec.data == NULL:
+            return None
+        n = vec.size
+        while n > 0 and vec.data[n - 1] == 0:
+            n -= 1
+        return (<char *>vec.data)[:n].decode("utf-8", "replace")
     finally:
         wasm_byte_vec_delete(vec)
 

@@ -1,8 +1,5 @@
 # Functions: Func, its signature, and the call path into Wasm.
 
-from wasmbind.errors import WasmError
-
-
 @cython.final
 cdef class Func(_StoreObject):
     """A WebAssembly function: an export, or a Python callable made callable from Wasm.
@@ -15,15 +12,17 @@ cdef class Func(_StoreObject):
     """
 
     def __init__(self, Store store not None, functype, fn, *, bint access_caller=False):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef _HostFunc hf = _HostFunc._wrap(fn, functype, access_caller)
-        cdef wasm_functype_t *ft = _functype_new(functype)
-        if self.store is not None:
-            wasm_functype_delete(ft)
-            raise WasmError("Func is already initialized")
-        # The store owns the environment: it is released when the store is.
-        store._hostfuncs.append(hf)
+        cdef wasmtime_context_t *ctx
+        cdef _HostFunc hf
+        cdef wasm_functype_t *ft
+        self._claim()
+        store._context()
+        hf = _HostFunc._wrap(fn, functype, access_caller)
+        ft = _functype_new(functype)
         try:
+            ctx = store._context()  # the lines above ran Python code
+            # The store owns the environment: it is released when the store is.
+            store._hostfuncs.append(hf)
             if hf.is_async:
                 _aio_func_new(store, ctx, ft, hf, &self._func)
             elif hf.has_refs:
@@ -42,7 +41,7 @@ cdef class Func(_StoreObject):
     @staticmethod
     cdef Func _wrap(Store store, wasmtime_func_t *func, object name):
         cdef Func self = Func.__new__(Func)
-        self.store = store
+        _bind(self, store)
         self._func = func[0]
         self._name = name
         return self
@@ -97,53 +96,112 @@ cdef class Func(_StoreObject):
         return _aio_call_func(self, args)
 
     def map(self, *arrays, out=None):
-        """Apply the function element-wise over arrays, looping in C.
+        """Apply the function element-wise over arrays, without Python per element.
 
-        ``func.map(xs, ys, out=None)``: one argument per parameter, each a
-        C-contiguous buffer (NumPy array, array.array, memoryview...) of the
-        parameter's type (int32/uint32 for i32, int64/uint64 for i64, float32,
-        float64), or a scalar broadcast to every element. Buffers of another
-        dtype are converted with NumPy (a copy). ``out`` is a buffer of the
-        result type (a tuple of them for several results); by default new
-        NumPy arrays (array.array without NumPy). Returns ``out``. Numeric
-        signatures only. A trap stops the loop and raises; elements before it
-        are written.
+        ``func.map(xs, ys, out=None)`` takes one argument per parameter and
+        gives what calling ``func`` on every element would give: the results
+        are equal, and where one of those calls would raise, map raises too.
+        Numeric signatures only (i32, i64, f32, f64).
+
+        Arguments. A scalar (int, float, bool, a NumPy scalar, a 0-d array) is
+        converted once, exactly as a call converts it, and broadcast. Anything
+        else is an array: a buffer (NumPy array, array.array, memoryview...)
+        of the parameter's type (int32 or uint32 for i32, int64 or uint64 for
+        i64, float32, float64) is read in place, at any strides and read-only
+        or not. Other arrays are converted with NumPy (a copy) by NumPy's
+        "same_kind" casting, made as strict as a call: bool and integer arrays
+        convert to any type (bool as 0 and 1; ints for an f32 are rounded to
+        float64 first, as a call rounds); float arrays only to f32/f64 (never
+        to an int, as a call refuses 2.0); complex, string, date and
+        structured arrays raise TypeError, masked arrays too. 8-byte ints for
+        an i32 must all be in a call's range [-2**31, 2**32), else
+        OverflowError naming the first bad index: they are never wrapped.
+        Lists, tuples and object arrays are converted element by element as a
+        call converts. Without NumPy only buffers of the exact type work.
+
+        Shapes broadcast by NumPy's rules (ValueError if they cannot); the
+        results have the broadcast shape, C-contiguous: new NumPy arrays
+        (1-d array.array without NumPy). With no element, nothing is called.
+
+        ``out`` is an array (a tuple of them for several results) of exactly
+        the result's type (int32, int64, float32, float64: signed, native
+        order) and the broadcast shape, writable; it is written in place at
+        any strides, never through a copy, else TypeError or ValueError. An
+        ``out`` may share memory with an input: the result is as with separate
+        arrays (the input is copied first, unless both are the very same
+        elements, as in ``f.map(x, out=x)``). Several ``out`` arrays sharing
+        an element raise ValueError. Returns ``out`` (``None`` without
+        results).
+
+        A trap or an exception in the function stops the loop and raises;
+        the elements before it (in C order) are written; the store stays usable.
+
+        Where the loop runs. From 32 elements over one dimension (contiguous
+        or at one stride), inside the engine: a small generated Wasm module
+        (compiled once per signature and engine, one instance per function in
+        each store) imports the function and calls it on every element, a
+        Wasm-to-Wasm call of a few ns. Contiguous arrays that are views of a
+        memory of the function's store (``numpy.frombuffer(memory, ...)``) are
+        used in place; the others are copied through a 256 KiB staging memory
+        of the store, block by block. That loop is Wasm code: it uses a little
+        fuel of its own per element, and deadlines and Ctrl-C stop it as any
+        call. Everything else takes one C loop of calls (each element one call
+        from C into the engine): shorter arrays, N-d arrays that do not merge
+        into one dimension, strided views of the store's memories, a map
+        started by a host function inside another map of the same store, and
+        stores with ``set_limits(instances=...)`` or ``memories=...`` (the
+        loop's instance and memory would use up that budget) or a memory limit
+        below the staging memory. Both loops give the same results, bit for
+        bit, and stop at the same element.
         """
+        self._context()
         return _map(self, arrays, out)
 
-    cdef object _call_vals(self, wasmtime_context_t *ctx, tuple args):
+    cdef object _call_vals(self, tuple args):
         """The call path for signatures with reference types (rooting needed)."""
         cdef Store store = self.store
         cdef Py_ssize_t np = self._nparams, nr = self._nresults, i
-        cdef wasmtime_val_t *vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
+        cdef wasmtime_context_t *ctx = store._context()
+        cdef wasmtime_val_t *vals
         cdef wasmtime_error_t *err
         cdef wasm_trap_t *trap = NULL
         cdef bint ok = False
-        if vals == NULL:
-            raise MemoryError()
-        memset(vals, 0, (np + nr + 1) * sizeof(wasmtime_val_t))
+        # The store is held as in a call from here to the last result: the
+        # conversions run Python code (__index__, a GC's __del__) that could
+        # otherwise close it, or let another thread into it, between the
+        # engine operations that use this context.
+        if wb_state_enter(&store._state):
+            _stack_refused(store)
         try:
-            for i in range(np):
-                try:
-                    _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
-                except (TypeError, OverflowError, ValueError) as exc:
-                    self._arg_error(i, exc)
-            wb_state_enter(&store._state)
-            if store._state.release_gil:
-                with nogil:
+            vals = <wasmtime_val_t *>PyMem_Malloc((np + nr + 1) * sizeof(wasmtime_val_t))
+            if vals == NULL:
+                raise MemoryError()
+            memset(vals, 0, (np + nr + 1) * sizeof(wasmtime_val_t))
+            try:
+                for i in range(np):
+                    try:
+                        _to_val(store, ctx, self._kinds[i], args[i], &vals[i])
+                    except (TypeError, OverflowError, ValueError) as exc:
+                        self._arg_error(i, exc)
+                wb_state_enter(&store._state)
+                if store._state.release_gil:
+                    with nogil:
+                        err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
+                else:
                     err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
-            else:
-                err = wasmtime_func_call(ctx, &self._func, vals, np, vals + np, nr, &trap)
-            wb_state_leave(&store._state)
-            if err != NULL or trap != NULL:
-                _raise_call_failure(store, err, trap)
-            ok = True
-            results = tuple([_from_val(store, ctx, &vals[np + i]) for i in range(nr)])
+                wb_state_leave(&store._state)
+                if err != NULL or trap != NULL:
+                    _raise_call_failure(store, err, trap)
+                ok = True
+                results = tuple([_from_val(store, ctx, &vals[np + i]) for i in range(nr)])
+            finally:
+                _unroot_vals(vals, np)
+                if ok:
+                    _unroot_vals(vals + np, nr)
+                PyMem_Free(vals)
         finally:
-            _unroot_vals(vals, np)
-            if ok:
-                _unroot_vals(vals + np, nr)
-            PyMem_Free(vals)
+            wb_state_leave(&store._state)
+        _release_dead(store)
         if nr == 0:
             return None
         if nr == 1:
@@ -151,9 +209,11 @@ cdef class Func(_StoreObject):
         return results
 
     def __repr__(self):
-        if self._type is None and self.store._ctx != NULL and not self.store._state.depth:
+        if self._type is None and _unusable(self) is None and not self.store._state.depth:
             self._load_sig(self.store._ctx)
         sig = self._type.signature() if self._type is not None else "(?)"
+        if self.store is None:
+            return "<wasmbind.Func (uninitialized)>"
         return "<wasmbind.Func %s%s>" % (self._name or "", sig)
 
 
@@ -170,6 +230,10 @@ cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) e
         _to_raw(f._kinds[i], v, out)
     except (TypeError, OverflowError, ValueError) as exc:
         f._arg_error(i, exc)
+    # The conversion ran Python code (__index__, __float__): it may have
+    # closed the store or let another thread into it. The store cannot be
+    # opened again, so the caller's context is still right if this passes.
+    f.store._context()
     return 0
 
 
@@ -180,29 +244,39 @@ cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, Py
 
 
 cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
-    cdef Store store = self.store
-    cdef wasmtime_context_t *ctx = store._ctx
+    # self.store, not a local: a local would take a reference per call (self,
+    # built once, holds its store for the whole call)
+    cdef wasmtime_context_t *ctx
     cdef wasmtime_val_raw_t small[SMALL]
-    cdef wasmtime_val_raw_t *raw
     cdef Py_ssize_t n
-    if ctx == NULL or store._state.depth or store._state.async_yield:
-        ctx = store._context()
-        if store._state.async_yield:
+    if self.store is None:  # made with Func.__new__ (a pointer compare): raises
+        self._context()
+    ctx = self.store._ctx
+    if ctx == NULL or self.store._state.depth or self.store._state.async_yield:
+        ctx = self.store._context()
+        if self.store._state.async_yield:
             _aio_refuse_sync("calling a Func", "await func.call_async(...)")
     if not self._sig_loaded:
         self._load_sig(ctx)
+        ctx = self.store._context()  # loading ran Python code
     if nargs != self._nparams:
         self._arity_error(nargs)
     if self._has_refs:
-        return self._call_vals(ctx, tuple([<object>args[i] for i in range(nargs)]))
+        return self._call_vals(tuple([<object>args[i] for i in range(nargs)]))
     n = self._nparams if self._nparams > self._nresults else self._nresults
     if n <= SMALL:
-        return _invoke_raw(self, store, ctx, args, nargs, small, n)
-    raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
+        return _invoke_raw(self, self.store, ctx, args, nargs, small, n)
+    return _invoke_heap(self, ctx, args, nargs, n)
+
+
+cdef object _invoke_heap(Func self, wasmtime_context_t *ctx, PyObject **args, Py_ssize_t nargs,
+                         Py_ssize_t n):
+    """_invoke_raw with the raw values on the heap (long signatures)."""
+    cdef wasmtime_val_raw_t *raw = <wasmtime_val_raw_t *>PyMem_Malloc(n * sizeof(wasmtime_val_raw_t))
     if raw == NULL:
         raise MemoryError()
     try:
-        return _invoke_raw(self, store, ctx, args, nargs, raw, n)
+        return _invoke_raw(self, self.store, ctx, args, nargs, raw, n)
     finally:
         PyMem_Free(raw)
 
@@ -212,10 +286,12 @@ cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, 
     cdef Py_ssize_t i
     cdef wasmtime_error_t *err
     cdef wasm_trap_t *trap = NULL
-    for i in range(nargs):
-        if wb_to_raw_fast(self._kinds[i], args[i], &raw[i]):
-            _to_raw_slow(self, i, <object>args[i], &raw[i])
-    wb_state_enter(&store._state)
+    i = wb_args_to_raw(self._kinds, args, 0, nargs, raw)
+    while i < nargs:
+        _to_raw_slow(self, i, <object>args[i], &raw[i])
+        i = wb_args_to_raw(self._kinds, args, i + 1, nargs, raw)
+    if wb_state_enter(&store._state):
+        _stack_refused(store)
     if store._state.release_gil:
         with nogil:
             err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)

@@ -5,10 +5,12 @@ cdef class Global(_StoreObject):
     """A global variable. ``Global(store, globaltype, value)``; read and assign ``.value``."""
 
     def __init__(self, Store store not None, globaltype, value):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef wasm_globaltype_t *gt = _globaltype_new(globaltype)
+        cdef wasm_globaltype_t *gt
+        self._claim()
+        store._context()
+        gt = _globaltype_new(globaltype)
         try:
-            _give_value(store, ctx, globaltype.content, value, _GLOBAL_NEW, &self._global, gt, 0)
+            _give_value(store, globaltype.content, value, _GLOBAL_NEW, &self._global, gt, 0)
         finally:
             wasm_globaltype_delete(gt)
         self.store = store
@@ -33,13 +35,13 @@ cdef class Global(_StoreObject):
 
     @value.setter
     def value(self, v):
-        cdef wasmtime_context_t *ctx = self._context()
         ty = self.type
         if not ty.mutable:
             raise AttributeError("cannot assign an immutable global (%r)" % (ty,))
-        _give_value(self.store, ctx, ty.content, v, _GLOBAL_SET, &self._global, NULL, 0)
+        _give_value(self.store, ty.content, v, _GLOBAL_SET, &self._global, NULL, 0)
 
     def __repr__(self):
-        if self.store is None or self.store._ctx == NULL:
-            return "<wasmbind.Global (closed store)>"
+        why = _unusable(self)
+        if why is not None:
+            return "<wasmbind.Global (%s)>" % why
         return "<wasmbind.Global %r = %r>" % (self.type, self.value)

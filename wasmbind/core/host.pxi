@@ -5,7 +5,10 @@ from wasmbind.errors import WasmError
 from wasmbind.types import FuncType
 
 
+# auto_pickle(False): the generated pickling read ``kinds`` as a C string and
+# its __setstate__ could point it anywhere.
 @cython.final
+@cython.auto_pickle(False)
 cdef class _HostFunc:
     """What a host function's trampoline needs: the callable and its signature."""
     cdef object fn
@@ -56,11 +59,68 @@ cdef tuple _host_results(_HostFunc hf, object result):
     return tuple(result)
 
 
-cdef wasmtime_error_t *_host_raw_body(void *env, wasmtime_caller_t *caller, wasmtime_val_raw_t *vals,
-                                      size_t n) noexcept:
-    """Trampoline of host functions with numeric signatures (the fast path)."""
+cdef wasmtime_error_t *_host_raw_body(void *env, wb_store_state_t *st, wasmtime_caller_t *caller,
+                                      wasmtime_val_raw_t *vals, size_t n) noexcept:
+    """Trampoline of host functions with numeric signatures (the fast path):
+    the values to Python and back with no Python-level work and no exception
+    state saved unless something fails. A Caller, several results or a long
+    signature take _host_raw_general."""
     cdef _HostFunc hf = <_HostFunc>env
-    cdef Store store = <Store>(<wb_store_state_t *>wasmtime_context_get_data(wasmtime_caller_context(caller))).store
+    cdef PyObject *argv[SMALL]
+    cdef PyObject *result
+    cdef Py_ssize_t np = hf.nparams, i
+    if hf.access_caller or np > SMALL or hf.nresults > 1:
+        return _host_raw_general(hf, st, caller, vals)
+    for i in range(np):
+        argv[i] = wb_raw_to_new(hf.kinds[i], &vals[i])
+        if argv[i] == NULL:
+            while i > 0:
+                i -= 1
+                Py_DECREF(<object>argv[i])
+            return _host_raw_failed(st)
+    result = wb_vectorcall(<PyObject *>hf.fn, argv, np, NULL)
+    for i in range(np):
+        Py_DECREF(<object>argv[i])
+    if result == NULL:
+        return _host_raw_failed(st)
+    if hf.nresults == 1 and wb_to_raw_fast(hf.kinds[np], result, vals):
+        return _host_raw_result(hf, st, result, vals)
+    Py_DECREF(<object>result)
+    return NULL
+
+
+cdef int _error_is_set() except -1:
+    return -1  # a C API call failed with an exception set: propagate it
+
+
+cdef wasmtime_error_t *_host_raw_failed(wb_store_state_t *st) noexcept:
+    """The exception set by the host function (or by making its arguments):
+    kept in the store for the call to raise."""
+    try:
+        _error_is_set()
+    except BaseException as exc:
+        _store_host_exception(<Store>st.store, exc)
+    return wasmtime_error_new(b"a Python host function raised an exception")
+
+
+cdef wasmtime_error_t *_host_raw_result(_HostFunc hf, wb_store_state_t *st, PyObject *result,
+                                        wasmtime_val_raw_t *vals) noexcept:
+    """A result the fast conversion did not take (int subclasses, NumPy
+    scalars, wrong types...); takes the reference to ``result``."""
+    cdef object r = <object>result
+    Py_DECREF(r)  # r holds its own reference now
+    try:
+        _to_raw(hf.kinds[hf.nparams], r, vals)
+    except BaseException as exc:
+        _store_host_exception(<Store>st.store, exc)
+        return wasmtime_error_new(b"a Python host function raised an exception")
+    return NULL
+
+
+cdef wasmtime_error_t *_host_raw_general(_HostFunc hf, wb_store_state_t *st, wasmtime_caller_t *caller,
+                                         wasmtime_val_raw_t *vals) noexcept:
+    """_host_raw_body for a Caller, several results or a long signature."""
+    cdef Store store = <Store>st.store
     cdef PyObject *small[SMALL + 1]
     cdef PyObject **argv = small
     cdef Py_ssize_t np = hf.nparams, i, off = 1 if hf.access_caller else 0, made = 0
@@ -112,6 +172,7 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
     cdef object outs
     cdef size_t i
     try:
+        _release_dead(store)  # a host call is a point where Python code runs anyway
         pyargs = [_from_val(store, ctx, <wasmtime_val_t *>&args[i]) for i in range(nargs)]
         if hf.access_caller:
             c = Caller._wrap(store, caller)
@@ -158,7 +219,8 @@ cdef class Caller:
             raise WasmError("a Caller is only valid while its host function runs")
         if not isinstance(name, str):
             raise TypeError("export names are str, not %s" % type(name).__name__)
-        b = (<str>name).encode("utf-8")
+        b = _name_bytes(name, "export name")
+        self.store._check_thread()  # a Caller handed to another thread
         if not wasmtime_caller_export_get(self._ptr, <const char *>b, len(b), &item):
             return default
         return _wrap_extern(self.store, &item, name)
@@ -180,11 +242,14 @@ cdef class Caller:
     def __repr__(self):
         return "<wasmbind.Caller %s>" % ("active" if self._ptr != NULL else "expired")
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef class _CallerExports:
     cdef Caller caller
 
-    def __cinit__(self, Caller caller):
+    def __cinit__(self, Caller caller not None):
         self.caller = caller
 
     def __getitem__(self, name):
@@ -201,3 +266,6 @@ cdef class _CallerExports:
 
     def get(self, name, default=None):
         return self.caller.get(name, default)
+
+    def __reduce__(self):
+        _refuse_pickle(self)

@@ -2,7 +2,7 @@
 # instantiate().
 
 from collections.abc import Mapping as _Mapping
-from wasmbind.errors import LinkError, WasmError
+from wasmbind.errors import LinkError
 from wasmbind.types import FuncType
 
 
@@ -20,6 +20,10 @@ cdef class Exports:
 
     def __cinit__(self):
         self._items = {}
+        self._names = ()  # made with Exports.__new__: no exports
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("Exports objects are made by wasmbind (Instance.exports)")
 
     cdef object _lookup(self, object name, object missing):
         cdef wasmtime_extern_t item
@@ -29,9 +33,8 @@ cdef class Exports:
             pass
         if not isinstance(name, str) or name not in self._names:
             return missing
-        ctx = self._store._context()
-        b = (<str>name).encode("utf-8")
-        if not wasmtime_instance_export_get(self._store._ctx, &self._instance, b, len(b), &item):
+        b = _name_bytes(name, "export name")
+        if not wasmtime_instance_export_get(self._store._context(), &self._instance, b, len(b), &item):
             return missing
         v = _wrap_extern(self._store, &item, name)
         self._items[name] = v
@@ -79,6 +82,9 @@ cdef class Exports:
     def __repr__(self):
         return "<wasmbind.Exports %s>" % ", ".join(self._names)
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef Exports _collect_exports(Store store, Module module, wasmtime_instance_t *inst):
     cdef Exports ex = Exports.__new__(Exports)
@@ -100,19 +106,23 @@ cdef class Instance(_StoreObject):
     """
 
     def __init__(self, Store store not None, Module module not None, imports=()):
-        cdef wasmtime_context_t *ctx = store._context()
-        if store._state.async_yield:
-            _aio_refuse_sync("Instance(...)", "await Instance.create_async(store, module, imports)")
-        if module.engine is not store.engine:
-            raise ValueError("the Module was compiled by a different Engine than the Store's")
-        cdef list decls = module.imports
-        cdef list items = _resolve_imports(store, decls, imports)
-        cdef Py_ssize_t n = len(items), i
+        cdef wasmtime_context_t *ctx
+        cdef wasmtime_module_t *mod
+        cdef list decls, items
+        cdef Py_ssize_t n, i
         cdef wasmtime_extern_t *ext = NULL
         cdef wasmtime_error_t *err
         cdef wasm_trap_t *trap = NULL
-        if self.store is not None:
-            raise WasmError("Instance is already initialized")
+        self._claim()
+        store._context()
+        if store._state.async_yield:
+            _aio_refuse_sync("Instance(...)", "await Instance.create_async(store, module, imports)")
+        mod = module._module()
+        if module.engine is not store.engine:
+            raise ValueError("the Module was compiled by a different Engine than the Store's")
+        decls = module.imports
+        items = _resolve_imports(store, decls, imports)
+        n = len(items)
         if n:
             ext = <wasmtime_extern_t *>PyMem_Malloc(n * sizeof(wasmtime_extern_t))
             if ext == NULL:
@@ -120,8 +130,14 @@ cdef class Instance(_StoreObject):
         try:
             for i in range(n):
                 _as_extern(store, items[i], &ext[i])
-            wb_state_enter(&store._state)
-            err = wasmtime_instance_new(ctx, module._module(), ext, n, &self._instance, &trap)
+            ctx = store._context()  # resolving the imports ran Python code
+            if wb_state_enter(&store._state):
+                _stack_refused(store)
+            if store._state.release_gil:  # a start function runs like a call
+                with nogil:
+                    err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
+            else:
+                err = wasmtime_instance_new(ctx, mod, ext, n, &self._instance, &trap)
             wb_state_leave(&store._state)
             if err != NULL or trap != NULL:
                 _link_failure(store, err, trap)
@@ -141,13 +157,15 @@ cdef class Instance(_StoreObject):
     @staticmethod
     cdef Instance _wrap(Store store, Module module, wasmtime_instance_t *inst):
         cdef Instance self = Instance.__new__(Instance)
-        self.store = store
+        _bind(self, store)
         self.module = module
         self._instance = inst[0]
         self.exports = _collect_exports(store, module, inst)
         return self
 
     def __repr__(self):
+        if self.exports is None:
+            return "<wasmbind.Instance (uninitialized)>"
         return "<wasmbind.Instance exports: %s>" % ", ".join(self.exports)
 
 
@@ -159,13 +177,21 @@ cdef list _resolve_imports(Store store, list decls, object imports):
     if isinstance(imports, _Mapping):
         for decl in decls:
             group = imports.get(decl.module)
+            if group is not None and not isinstance(group, _Mapping):
+                raise TypeError("imports[%r] must be a mapping of names to externs, got %s"
+                                % (decl.module, type(group).__name__))
             if group is None or decl.name not in group:
                 raise LinkError("missing import %s::%s (%r)" % (decl.module, decl.name, decl.type))
             out.append(_import_value(store, decl, group[decl.name]))
         return out
-    if isinstance(imports, (str, bytes)):
-        raise TypeError("imports must be a sequence of externs or a mapping of mappings")
-    given = list(imports)
+    try:
+        if isinstance(imports, (str, bytes, bytearray)):
+            raise TypeError
+        given = iter(imports)
+    except TypeError:
+        raise TypeError("imports must be a sequence of externs or a mapping of mappings, got %s"
+                        % type(imports).__name__) from None
+    given = list(given)
     if len(given) != len(decls):
         raise LinkError("the module declares %d import(s) but %d were given%s" % (
             len(decls), len(given),

@@ -1,6 +1,9 @@
 # Linear memories, shared with Python through the buffer protocol.
 
+# no_gc_clear: a view's release (__releasebuffer__) needs the store even when
+# the GC tears down a cycle holding the view, its Memory and their store.
 @cython.final
+@cython.no_gc_clear
 cdef class Memory(_StoreObject):
     """A linear memory: bytes the guest reads and writes.
 
@@ -11,10 +14,15 @@ cdef class Memory(_StoreObject):
     """
 
     def __init__(self, Store store not None, memorytype):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef wasm_memorytype_t *mt = _memorytype_new(memorytype)
-        err = wasmtime_memory_new(ctx, mt, &self._mem)
-        wasm_memorytype_delete(mt)
+        cdef wasm_memorytype_t *mt
+        cdef wasmtime_error_t *err = NULL
+        self._claim()
+        store._context()
+        mt = _memorytype_new(memorytype)
+        try:
+            err = wasmtime_memory_new(store._context(), mt, &self._mem)
+        finally:
+            wasm_memorytype_delete(mt)
         if err != NULL:
             _raise_error(err)
         self.store = store
@@ -50,13 +58,14 @@ cdef class Memory(_StoreObject):
 
         Raises WasmError when the memory's maximum or the store's limits forbid it.
         """
-        cdef uint64_t prev = 0
-        cdef wasmtime_context_t *ctx = self._context()
+        cdef uint64_t prev = 0, n
+        self._context()
         if not isinstance(delta, int) or isinstance(delta, bool):
             raise TypeError("delta must be an int, got %s" % type(delta).__name__)
         if not 0 <= delta < 2**48:
             raise ValueError("delta must be in [0, 2**48), got %d" % delta)
-        err = wasmtime_memory_grow(ctx, &self._mem, delta, &prev)
+        n = delta
+        err = wasmtime_memory_grow(self._context(), &self._mem, n, &prev)
         if err != NULL:
             _raise_error(err)
         return prev
@@ -66,7 +75,7 @@ cdef class Memory(_StoreObject):
         cdef size_t size = wasmtime_memory_data_size(ctx, &self._mem)
         if <size_t>offset > size or <size_t>length > size - <size_t>offset:
             raise IndexError("memory access [%d, %d) out of bounds (memory is %d bytes)"
-                             % (offset, offset + length, size))
+                             % (offset, <object>offset + length, size))  # Python ints: no C overflow
         return wasmtime_memory_data(ctx, &self._mem) + offset
 
     def read(self, offset, length):
@@ -87,21 +96,32 @@ cdef class Memory(_StoreObject):
         finally:
             PyBuffer_Release(&buf)
 
-    cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1:
+    cdef Py_ssize_t _index(self, object key) except -1:
+        """The byte ``mem[key]`` names (negative counts from the end)."""
         cdef Py_ssize_t size = self.data_len
-        if key.step is not None and key.step != 1:
-            raise ValueError("memory slices must have step 1")
-        a = 0 if key.start is None else key.start
-        b = size if key.stop is None else key.stop
-        if not isinstance(a, int) or not isinstance(b, int):
-            raise TypeError("slice bounds must be ints")
+        i = _as_index(key, "memory index")
+        if not -size <= i < size:
+            raise IndexError("memory index %d out of range (memory is %d bytes)" % (i, size))
+        return i + size if i < 0 else i
+
+    cdef int _slice(self, object key, Py_ssize_t *start, Py_ssize_t *stop) except -1:
+        """The bytes ``mem[a:b]`` names. A slice of memory is exact: bounds
+        past either end raise IndexError instead of being cut to fit."""
+        cdef Py_ssize_t size = self.data_len
+        if key.step is not None and (isinstance(key.step, bool) or not PyIndex_Check(key.step)
+                                     or PyNumber_Index(key.step) != 1):
+            raise ValueError("memory slices must have step 1, got %r" % (key.step,))
+        a = 0 if key.start is None else _as_index(key.start, "memory slice start")
+        b = size if key.stop is None else _as_index(key.stop, "memory slice stop")
         if a < 0:
             a += size
         if b < 0:
             b += size
-        if not 0 <= a <= b <= size:
-            raise IndexError("memory slice [%s:%s] out of bounds (memory is %d bytes)"
+        if not 0 <= a <= size or not 0 <= b <= size:
+            raise IndexError("memory slice [%s:%s] out of range (memory is %d bytes)"
                              % (key.start, key.stop, size))
+        if a > b:
+            raise IndexError("memory slice [%s:%s] ends before it starts" % (key.start, key.stop))
         start[0] = a
         stop[0] = b
         return 0
@@ -111,22 +131,25 @@ cdef class Memory(_StoreObject):
         if isinstance(key, slice):
             self._slice(key, &a, &b)
             return self.read(a, b - a)
-        i = _offset(key + self.data_len if isinstance(key, int) and key < 0 else key, "index")
-        return self._span(i, 1)[0]
+        return self._span(self._index(key), 1)[0]
 
     def __setitem__(self, key, value):
-        cdef Py_ssize_t a, b
+        cdef Py_ssize_t a, b, i
         if isinstance(key, slice):
             self._slice(key, &a, &b)
+            if not PyObject_CheckBuffer(value) or isinstance(value, str):
+                raise TypeError("memory slice assignment needs bytes-like data, not %s"
+                                % type(value).__name__)
             n = len(memoryview(value).cast("B"))
             if n != b - a:
                 raise ValueError("memory slice assignment: %d bytes for a slice of %d" % (n, b - a))
             self.write(a, value)
             return
-        i = _offset(key + self.data_len if isinstance(key, int) and key < 0 else key, "index")
-        if not isinstance(value, int) or not 0 <= value <= 255:
-            raise ValueError("a memory byte must be an int in [0, 256)")
-        self._span(i, 1)[0] = value
+        i = self._index(key)
+        byte = _as_index(value, "a memory byte")
+        if not 0 <= byte <= 255:
+            raise ValueError("a memory byte must be in [0, 256), got %d" % byte)
+        self._span(i, 1)[0] = byte
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         cdef wasmtime_context_t *ctx = self._context()
@@ -139,6 +162,7 @@ cdef class Memory(_StoreObject):
         self.store._buffer_views -= 1
 
     def __repr__(self):
-        if self.store is None or self.store._ctx == NULL:
-            return "<wasmbind.Memory (closed store)>"
+        why = _unusable(self)
+        if why is not None:
+            return "<wasmbind.Memory (%s)>" % why
         return "<wasmbind.Memory %d pages>" % self.size

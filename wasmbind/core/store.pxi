@@ -1,14 +1,25 @@
 # Stores: Store with its fuel, deadlines and limits; the epoch callback's body;
 # the choke point that turns a failed call into the right exception.
 
-from wasmbind.config import Config
-from wasmbind.errors import (LinkError, StoreBusyError, StoreClosedError, Trap, TrapCode, WasiExit,
-                             WasmError)
+from wasmbind.errors import (
+    LinkError,
+    StoreBusyError,
+    StoreClosedError,
+    Trap,
+    TrapCode,
+    WasiExit,
+    WasmError,
+)
 
 
 _NEEDS_EPOCHS = ("%s need an engine that can interrupt running Wasm: make it with "
                  "Engine(Config.sandbox()) (epoch_interruption=True); this one was made "
                  "with Config.fast() for full speed")
+
+# Why calls into a store run without the GIL (bits of wb_store_state_t.release_gil)
+cdef enum:
+    _GIL_ASKED = 1     # Store(release_gil=True)
+    _GIL_BLOCKING = 2  # a call can block inside the engine (WASI, shared memories)
 
 
 cdef Engine _engine_arg(object engine):
@@ -17,6 +28,8 @@ cdef Engine _engine_arg(object engine):
     if isinstance(engine, Engine):
         return <Engine>engine
     if isinstance(engine, Store):
+        if (<Store>engine).engine is None:
+            raise WasmError("Store was not initialized")
         return (<Store>engine).engine
     raise TypeError("expected an Engine, got %s" % type(engine).__name__)
 
@@ -33,38 +46,59 @@ cdef class Store:
     back when it returns, so other threads run on and stores in different
     threads run Wasm in parallel; on a ``Config.fast()`` engine (the default)
     it keeps it. ``release_gil=True`` releases the GIL for the whole of every
-    call instead, on either.
+    call instead, on either, and so do stores whose calls can block inside
+    the engine: stores given WASI (a guest can wait for input or sleep) and
+    stores of engines with ``Config(wasm_threads=True)`` (``memory.atomic.wait``).
     Use as a context manager or call :meth:`close`; closing twice is harmless.
+    A Store is initialized once: it cannot be opened again after ``close()``.
     """
 
     def __cinit__(self):
         self._hostfuncs = []
         self._limits = None
+        self._refs = {}
+        self._dead = []
 
     def __init__(self, engine=None, *, bint release_gil=False):
-        if self._store != NULL:
+        cdef Engine e
+        cdef wasmtime_store_t *st
+        # Once only, even after close(): objects of the old engine store would
+        # otherwise be used with the new one (the engine aborts on that).
+        if self.engine is not None:
             raise WasmError("Store is already initialized")
-        self.engine = _engine_arg(engine)
-        if release_gil and self.engine._async:
+        e = _engine_arg(engine)
+        if release_gil and e._async:
             raise WasmError(_AIO_NO_RELEASE_GIL)
-        self._state.store = <PyObject *>self
-        self._state.release_gil = release_gil
-        self._state.async_yield = self.engine._async
-        self._store = wasmtime_store_new(self.engine._engine(), <void *>&self._state, NULL)
-        if self._store == NULL:
+        st = wasmtime_store_new(e._engine(), <void *>&self._state, NULL)
+        if st == NULL:
             raise WasmError("the engine could not create a store")
-        self._ctx = wasmtime_store_context(self._store)
-        if self.engine._epoch:
+        self.engine = e
+        self._state.store = <PyObject *>self
+        self._state.release_gil = _GIL_ASKED if release_gil else 0
+        if e._shared_memory:
+            self._state.release_gil |= _GIL_BLOCKING
+        # an async store's calls run on stacks of the engine's (aio/store.pxi),
+        # not on the thread's: they need none of it
+        self._state.stack_need = 0 if e._async else e._stack_need
+        self._state.async_yield = e._async
+        self._store = st
+        self._ctx = wasmtime_store_context(st)
+        if e._epoch:
             wasmtime_context_set_epoch_deadline(self._ctx, 1)
-            if self.engine._async:
+            if e._async:
                 _aio_store_init(self)  # before the callback: it replaces the engine's yielding
-            wasmtime_store_epoch_deadline_callback(self._store, wb_epoch_entry, <void *>&self._state, NULL)
+            wasmtime_store_epoch_deadline_callback(st, wb_epoch_entry, <void *>&self._state, NULL)
 
     def __dealloc__(self):
-        if self._store != NULL:
-            wasmtime_store_delete(self._store)
-            self._store = NULL
-            self._ctx = NULL
+        # No Python code can reach this object any more (Cython cleared its
+        # weak references first); the engine's finalizers see state.store
+        # cleared and touch nothing of Python's (see wb_extref_finalizer).
+        cdef wasmtime_store_t *st = self._store
+        self._store = NULL
+        self._ctx = NULL
+        self._state.store = NULL
+        if st != NULL:
+            wasmtime_store_delete(st)
         wb_capture_decref(self._stdout)
         wb_capture_decref(self._stderr)
         self._stdout = self._stderr = NULL
@@ -76,23 +110,33 @@ cdef class Store:
             raise StoreClosedError("the Store is closed")
         if self._aio_call != NULL and not self._state.depth:
             _aio_busy(self)
+        self._check_thread()
+        return self._ctx
+
+    cdef int _check_thread(self) except -1:
+        """The ownership rule of calls, for everything that reads or writes the
+        store's state: refused while a call runs in another thread."""
         if self._state.depth and self._state.owner != wb_thread_id():
             raise StoreBusyError("the Store is running a call in another thread; "
                                  "a Store belongs to one thread at a time")
-        return self._ctx
+        return 0
 
     @property
     def release_gil(self):
-        """Whether calls into this store release the GIL for their whole duration."""
-        return bool(self._state.release_gil)
+        """Whether calls into this store release the GIL for their whole duration:
+        asked for, or always for stores with WASI or on engines with
+        ``Config(wasm_threads=True)`` (their calls can block inside the engine)."""
+        self._check_thread()
+        return self._state.release_gil != 0
 
     @release_gil.setter
     def release_gil(self, bint value):
+        self._check_thread()
         if value and self.engine._async:
             raise WasmError(_AIO_NO_RELEASE_GIL)
         if self._state.depth:
             raise WasmError("cannot change release_gil while a call into the store is running")
-        self._state.release_gil = value
+        self._state.release_gil = (self._state.release_gil & _GIL_BLOCKING) | (_GIL_ASKED if value else 0)
 
     def close(self):
         """Free the store and everything in it. Idempotent.
@@ -100,7 +144,8 @@ cdef class Store:
         Any later use of its objects raises StoreClosedError. Raises BufferError
         while views of its memories are alive, and WasmError during a call.
         """
-        if self._store == NULL:
+        cdef wasmtime_store_t *st = self._store
+        if st == NULL:
             return
         self._context()
         if self._state.depth:
@@ -108,10 +153,20 @@ cdef class Store:
         if self._buffer_views:
             raise BufferError("cannot close the Store: %d view(s) of its memories are still alive"
                               % self._buffer_views)
-        wasmtime_store_delete(self._store)
+        # Tear-down order: the store reads as closed before the engine drops
+        # anything, so Python code run meanwhile (the finalizer of a host
+        # function's environment) gets StoreClosedError instead of a store
+        # half deleted; what the store kept for Python (externref payloads,
+        # host functions) is released only after the engine is done with it.
         self._store = NULL
         self._ctx = NULL
+        self._state.store = NULL
+        wasmtime_store_delete(st)
+        kept = (self._refs, self._dead, self._hostfuncs)
+        self._refs = {}
+        self._dead = []
         self._hostfuncs = []
+        del kept
 
     @property
     def closed(self):
@@ -128,13 +183,17 @@ cdef class Store:
     def gc(self):
         """Run the engine's garbage collector for reference values in this store."""
         err = wasmtime_context_gc(self._context())
-        if err != NULL:
-            _raise_error(err)
+        try:
+            _release_dead(self)  # the payloads of what it freed, outside the engine
+        finally:
+            if err != NULL:
+                _raise_error(err)
 
     # -- fuel ------------------------------------------------------------
 
     def set_fuel(self, fuel):
         """Set the fuel left for Wasm in this store (needs ``Config(consume_fuel=True)``)."""
+        self._context()
         if not self.engine._fuel:
             raise WasmError("fuel needs an Engine with Config(consume_fuel=True)")
         if not isinstance(fuel, int) or isinstance(fuel, bool):
@@ -148,6 +207,7 @@ cdef class Store:
     def get_fuel(self):
         """The fuel left for Wasm in this store."""
         cdef uint64_t fuel = 0
+        self._context()
         if not self.engine._fuel:
             raise WasmError("fuel needs an Engine with Config(consume_fuel=True)")
         err = wasmtime_context_get_fuel(self._context(), &fuel)
@@ -183,25 +243,30 @@ cdef class Store:
         running call raises Trap with TrapCode.INTERRUPT. Needs an engine
         made with ``Config.sandbox()`` (``epoch_interruption=True``).
         """
+        cdef double s
+        cdef wasmtime_context_t *ctx
         self._context()
         if seconds is None:
             self._state.deadline = 0
             return
         if not self.engine._epoch:
             raise WasmError(_NEEDS_EPOCHS % "deadlines")
-        seconds = float(seconds)
-        if not seconds >= 0:
+        s = float(seconds)
+        if not s >= 0:
             raise ValueError("timeout must be a non-negative number of seconds")
-        self._state.deadline = wb_monotonic() + seconds
+        # float() may have run Python code: take the context again
+        ctx = self._context()
+        self._state.deadline = wb_monotonic() + s
         if self._state.deadline == 0:
             self._state.deadline = 1e-9
         # check at the next epoch check instead of the next tick: a deadline that
         # has already passed then stops even a call shorter than one tick
-        wasmtime_context_set_epoch_deadline(self._ctx, 0)
+        wasmtime_context_set_epoch_deadline(ctx, 0)
 
     @property
     def timeout(self):
         """Seconds left before the deadline, or None."""
+        self._check_thread()
         if self._state.deadline == 0:
             return None
         return max(0.0, self._state.deadline - wb_monotonic())
@@ -240,28 +305,46 @@ cdef class Store:
     @property
     def limits(self):
         """The limits given to :meth:`set_limits`, or None."""
+        self._check_thread()
         return None if self._limits is None else dict(self._limits)
 
     # -- WASI ------------------------------------------------------------
 
     def set_wasi(self, config):
         """Give WASI programs in this store the environment described by ``config``."""
+        cdef wasmtime_context_t *ctx
         if not isinstance(config, WasiConfig):
             raise TypeError("expected a WasiConfig, got %s" % type(config).__name__)
-        new_out, new_err = (<WasiConfig>config)._apply(self._context())
+        ctx = self._context()
+        # Applying runs Python code (paths, encodings) before the engine takes
+        # the config: hold the store as a call does meanwhile, so that code can
+        # neither close it nor let another thread into it.
+        if wb_state_enter(&self._state):
+            _stack_refused(self)
+        try:
+            new_out, new_err = (<WasiConfig>config)._apply(ctx)
+        finally:
+            wb_state_leave(&self._state)
+        # WASI calls can wait (stdin, poll_oneoff): never with the GIL held;
+        # except in async stores, whose calls keep it (see docs/asyncio.md)
+        if not self.engine._async:
+            self._state.release_gil |= _GIL_BLOCKING
         wb_capture_decref(self._stdout)
         wb_capture_decref(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
         self._stderr = (<_CapturePtr>new_err).take() if new_err is not None else NULL
+        self._wasi_set = True
 
     @property
     def wasi_stdout(self):
         """What WASI programs wrote to stdout, when the WasiConfig captures it; else None."""
+        self._check_thread()  # the guest may be writing it
         return _capture_bytes(self._stdout)
 
     @property
     def wasi_stderr(self):
         """What WASI programs wrote to stderr, when the WasiConfig captures it; else None."""
+        self._check_thread()
         return _capture_bytes(self._stderr)
 
     @property
@@ -271,6 +354,7 @@ cdef class Store:
         The first ``max_output`` bytes are kept; the write crossing the limit is
         cut short and later writes fail in the guest with EIO.
         """
+        self._check_thread()
         return (self._stdout != NULL and self._stdout.overflowed != 0,
                 self._stderr != NULL and self._stderr.overflowed != 0)
 
@@ -278,22 +362,27 @@ cdef class Store:
         state = "closed" if self._store == NULL else "open"
         return "<wasmbind.Store %s>" % state
 
+    def __reduce__(self):
+        _refuse_pickle(self)
+
 
 cdef class _Deadline:
     cdef Store store
     cdef object seconds
     cdef double saved
 
-    def __cinit__(self, Store store, seconds):
+    def __cinit__(self, Store store not None, seconds):
         self.store = store
         self.seconds = seconds
 
     def __enter__(self):
+        self.store._context()
         self.saved = self.store._state.deadline
         self.store.set_timeout(self.seconds)
         return self.store
 
     def __exit__(self, *exc):
+        self.store._check_thread()
         self.store._state.deadline = self.saved
         return False
 
@@ -302,6 +391,11 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
                                    wasmtime_update_deadline_kind_t *kind) noexcept:
     """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers."""
     cdef Store store = <Store>data
+    # The engine takes this callback out of the store while it runs: a signal
+    # handler calling back into the store would meet none and trap with
+    # INTERRUPT at the first epoch check. Put it back for the handlers; the
+    # engine puts its own back when this returns.
+    wasmtime_store_epoch_deadline_callback(store._store, wb_epoch_entry, <void *>&store._state, NULL)
     try:
         PyErr_CheckSignals()
     except BaseException as exc:
@@ -311,6 +405,17 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
 
 
 # ---- the choke point after calls into Wasm ------------------------------------
+
+cdef int _stack_refused(Store store) except -1:
+    """wb_state_enter refused a call: this thread's stack is too small for it."""
+    raise WasmError(
+        "not enough native stack on this thread to run Wasm safely: %d KiB left, the engine "
+        "lets Wasm use %d KiB (max_wasm_stack) and host functions need %d KiB more; run it "
+        "on a thread with a larger stack (threading.stack_size) or use an Engine with a "
+        "smaller Config(max_wasm_stack=...)"
+        % (wb_stack_left() // 1024, (store._state.stack_need - WB_STACK_MARGIN) // 1024,
+           WB_STACK_MARGIN // 1024))
+
 
 cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap,
                              object error_cls=None) except -1:
@@ -367,4 +472,7 @@ cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) ex
     wasmtime_error_delete(err)
     if "import" in message or "incompatible" in message:
         raise LinkError(message)
+    if "shared memory support is disabled" in message:
+        raise WasmError("the module has a shared memory: that needs an Engine with "
+                        "Config(wasm_threads=True)")
     raise WasmError(message)

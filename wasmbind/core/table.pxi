@@ -8,10 +8,12 @@ cdef class Table(_StoreObject):
     """
 
     def __init__(self, Store store not None, tabletype, init=None):
-        cdef wasmtime_context_t *ctx = store._context()
-        cdef wasm_tabletype_t *tt = _tabletype_new(tabletype)
+        cdef wasm_tabletype_t *tt
+        self._claim()
+        store._context()
+        tt = _tabletype_new(tabletype)
         try:
-            _give_value(store, ctx, tabletype.element, init, _TABLE_NEW, &self._table, tt, 0)
+            _give_value(store, tabletype.element, init, _TABLE_NEW, &self._table, tt, 0)
         finally:
             wasm_tabletype_delete(tt)
         self.store = store
@@ -29,17 +31,14 @@ cdef class Table(_StoreObject):
 
     cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF:
         cdef uint64_t n = wasmtime_table_size(self._context(), &self._table)
-        if not isinstance(i, int) or isinstance(i, bool):
-            raise TypeError("table indices must be ints, not %s" % type(i).__name__)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("table index out of range (table has %d elements)" % n)
-        return i
+        index = _as_index(i, "table index")
+        if not -<object>n <= index < n:
+            raise IndexError("table index %d out of range (table has %d elements)" % (index, n))
+        return index + n if index < 0 else index
 
     def __getitem__(self, i):
-        cdef wasmtime_context_t *ctx = self._context()
         cdef uint64_t idx = self._checked_index(i)
+        cdef wasmtime_context_t *ctx = self._context()  # the check may run Python code
         cdef wasmtime_val_t val
         if not wasmtime_table_get(ctx, &self._table, idx, &val):
             raise IndexError("table index out of range")
@@ -49,20 +48,20 @@ cdef class Table(_StoreObject):
             _unroot_vals(&val, 1)
 
     def __setitem__(self, i, value):
-        cdef wasmtime_context_t *ctx = self._context()
         cdef uint64_t idx = self._checked_index(i)
-        _give_value(self.store, ctx, self.type.element, value, _TABLE_SET, &self._table, NULL, idx)
+        _give_value(self.store, self.type.element, value, _TABLE_SET, &self._table, NULL, idx)
 
     def grow(self, delta, init=None):
         """Add ``delta`` elements set to ``init``; returns the previous length."""
-        cdef wasmtime_context_t *ctx = self._context()
+        self._context()
         if not isinstance(delta, int) or isinstance(delta, bool):
             raise TypeError("delta must be an int, got %s" % type(delta).__name__)
         if not 0 <= delta < 2**32:
             raise ValueError("delta must be in [0, 2**32), got %d" % delta)
-        return _give_value(self.store, ctx, self.type.element, init, _TABLE_GROW, &self._table, NULL, delta)
+        return _give_value(self.store, self.type.element, init, _TABLE_GROW, &self._table, NULL, delta)
 
     def __repr__(self):
-        if self.store is None or self.store._ctx == NULL:
-            return "<wasmbind.Table (closed store)>"
+        why = _unusable(self)
+        if why is not None:
+            return "<wasmbind.Table (%s)>" % why
         return "<wasmbind.Table %r, %d elements>" % (self.type, len(self))

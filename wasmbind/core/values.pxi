@@ -2,6 +2,7 @@
 # call path's fast cases are in csrc/wasmbind_values.h), then tagged values,
 # which may hold references into a store (externref, funcref).
 
+from wasmbind.errors import WasmError
 from wasmbind.types import ValType
 
 
@@ -89,16 +90,26 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
     the caller unroots ``out`` (``_unroot_vals``) once the engine has it. On
     error ``out.kind`` is never a rooted kind, so unrooting it is harmless."""
     cdef Func f
+    cdef wb_extref_t *entry
     out.kind = kind
     if kind == WB_EXTERNREF:
         memset(&out.of, 0, sizeof(out.of))
         if v is None:
             return 0
-        Py_INCREF(v)
-        if not wasmtime_externref_new(ctx, <void *>v, wb_decref_finalizer, &out.of.externref):
-            # the engine did not take the reference; leaking beats a double free
-            out.kind = WB_I32
+        out.kind = WB_I32  # nothing to unroot until the engine made it
+        entry = wb_extref_new(&store._state)
+        # filed before the engine sees the entry: its finalizer (which the
+        # engine may run even when it fails to make the externref) finds it
+        try:
+            store._refs[<object>entry.key] = v
+        except BaseException:
+            wb_extref_free(entry)
+            raise
+        if not wasmtime_externref_new(ctx, <void *>entry, wb_extref_finalizer, &out.of.externref):
+            # the entry stays filed (until the store closes) unless the
+            # finalizer ran: never freed twice
             raise MemoryError("the engine could not allocate an externref")
+        out.kind = WB_EXTERNREF
         return 0
     if kind == WB_FUNCREF:
         memset(&out.of, 0, sizeof(out.of))
@@ -107,8 +118,7 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
         if not isinstance(v, Func):
             raise TypeError("expected a Func or None for funcref, got %s" % type(v).__name__)
         f = <Func>v
-        if f.store is not store:
-            raise ValueError("the Func belongs to a different Store")
+        _check_owner(f, store)
         out.of.funcref = f._func
         return 0
     return _to_raw(kind, v, <wasmtime_val_raw_t *>&out.of)
@@ -120,12 +130,39 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
         if val.of.externref.store_id == 0:
             return None
         data = wasmtime_externref_data(ctx, &val.of.externref)
-        return None if data == NULL else <object>data
+        if data == NULL:
+            return None  # an externref the engine made (extern.convert_any)
+        v = store._refs.get(<object>(<wb_extref_t *>data).key, _MISSING)
+        if v is _MISSING:
+            raise WasmError("the Store no longer holds this externref's payload")
+        return v
     if val.kind == WB_FUNCREF:
         if val.of.funcref.store_id == 0:
             return None
         return Func._wrap(store, &val.of.funcref, None)
     return wb_raw_to_object(val.kind, <wasmtime_val_raw_t *>&val.of)
+
+
+cdef void _extref_release(PyObject *store, PyObject *key) noexcept:
+    """The engine dropped an externref (a GC inside a call or Store.gc): its
+    payload moves to the store's _dead list. It is not released here: that
+    could run its __del__ inside the engine, which must not be re-entered."""
+    cdef Store s = <Store>store
+    try:
+        v = s._refs.get(<object>key, _MISSING)
+        if v is not _MISSING:
+            s._dead.append(v)
+            del s._refs[<object>key]
+    except BaseException:
+        pass  # out of memory: the payload stays filed until the store closes
+
+
+cdef inline int _release_dead(Store store) except -1:
+    """Releases the payloads of externrefs the engine dropped. Only where
+    Python code may run anyway (their __del__ does), outside the engine."""
+    if store._dead:
+        store._dead.clear()
+    return 0
 
 
 cdef inline void _unroot_vals(wasmtime_val_t *vals, Py_ssize_t n) noexcept:

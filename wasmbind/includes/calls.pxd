@@ -18,12 +18,16 @@ cdef extern from "wasmbind_calls.h" nogil:
         int depth
         unsigned long owner
         int async_yield
+        size_t stack_need
     unsigned long wb_main_thread
-    void wb_state_enter(wb_store_state_t *st)
+    int WB_STACK_MARGIN
+    size_t wb_stack_left()
+    int wb_state_enter(wb_store_state_t *st)
     void wb_state_leave(wb_store_state_t *st)
 
     # the Cython bodies the C entries call with the GIL, set at module init
-    ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wasmtime_caller_t *, wasmtime_val_raw_t *, size_t)
+    ctypedef wasmtime_error_t *(*wb_raw_body_t)(void *, wb_store_state_t *, wasmtime_caller_t *,
+                                                wasmtime_val_raw_t *, size_t)
     ctypedef wasm_trap_t *(*wb_val_body_t)(void *, wasmtime_caller_t *, const wasmtime_val_t *, size_t,
                                            wasmtime_val_t *, size_t)
     ctypedef wasmtime_error_t *(*wb_epoch_body_t)(wasmtime_context_t *, void *, uint64_t *,
@@ -37,3 +41,13 @@ cdef extern from "wasmbind_calls.h" nogil:
     wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *, void *, uint64_t *,
                                      wasmtime_update_deadline_kind_t *)
     void wb_decref_finalizer(void *obj)
+
+    # externref payloads: the engine's host data and its finalizer
+    ctypedef struct wb_extref_t:
+        wb_store_state_t *state
+        PyObject *key
+    ctypedef void (*wb_extref_release_t)(PyObject *store, PyObject *key)
+    wb_extref_release_t wb_extref_release
+    wb_extref_t *wb_extref_new(wb_store_state_t *state) except NULL
+    void wb_extref_free(wb_extref_t *e)
+    void wb_extref_finalizer(void *p)

@@ -7,12 +7,12 @@ cdef extern from "wasmbind_capi.h" nogil:
     ctypedef struct wasi_config_t
     ctypedef Py_ssize_t (*wb_wasi_output_t)(void *data, const unsigned char *buf, size_t len)
 
+    # not declared: wasi_config_inherit_argv/_env, which abort the process when the
+    # host's arguments or environment are not UTF-8 (WasiConfig copies them itself)
     wasi_config_t *wasi_config_new()
     void wasi_config_delete(wasi_config_t *config)
     bint wasi_config_set_argv(wasi_config_t *config, size_t argc, const char **argv)
-    void wasi_config_inherit_argv(wasi_config_t *config)
     bint wasi_config_set_env(wasi_config_t *config, size_t envc, const char **names, const char **values)
-    void wasi_config_inherit_env(wasi_config_t *config)
     bint wasi_config_set_stdin_file(wasi_config_t *config, const char *path)
     void wasi_config_set_stdin_bytes(wasi_config_t *config, wasm_byte_vec_t *binary)
     void wasi_config_inherit_stdin(wasi_config_t *config)

@@ -48,6 +48,8 @@ __all__ = [
 WASM_MAGIC = b"\x00asm\x01\x00\x00\x00"  # magic + binary format version 1
 
 _HERE = pathlib.Path(__file__).resolve().parent
+#: The folder of the kernels' sources and builds.
+KERNELS_DIR = _HERE
 
 
 class Sig(NamedTuple):
