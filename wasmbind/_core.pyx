@@ -28,6 +28,7 @@ from wasmbind.includes.abi cimport WASMBIND_WASMTIME_VERSION, wb_abi_layout
 from wasmbind.includes.calls cimport *
 from wasmbind.includes.capture cimport *
 from wasmbind.includes.component cimport *
+from wasmbind.includes.component_values cimport *
 from wasmbind.includes.fork cimport *
 from wasmbind.includes.python cimport *
 from wasmbind.includes.ticker cimport *
