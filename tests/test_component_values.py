@@ -346,10 +346,10 @@ def test_numeric_lists_at_their_edges_from_arrays(lists):
         assert list(got) == [lo, hi, 0]
         wide = np.int64 if lo < 0 or hi < 2**63 else np.uint64
 
-        def items(xs, dtype):
+        def items(xs, dtype, strided=(name == "u8")):
             # list<u8> reads contiguous buffers as raw bytes: give it a strided view
             a = np.array([x for x in xs for _ in (0, 1)], dtype=dtype)
-            return a[::2] if name == "u8" else a[::2].copy()
+            return a[::2] if strided else a[::2].copy()
         if hi < 2**63 - 1:
             with pytest.raises(OverflowError, match=r"argument 'xs'\[2\]: expected %s in range \[%d, %d\], got %d"
                                % (name, lo, hi, hi + 1)):
