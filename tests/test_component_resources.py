@@ -8,6 +8,8 @@ from component_build import Blob
 from wasmbind import WasmError
 from wasmbind.component import ResourceHandle
 
+from support import BUMP_REALLOC_WAT
+
 
 def test_guest_resource_lifecycle(kitchen):
     api, _, _ = kitchen
@@ -59,15 +61,7 @@ _LIST_OF_BORROWS = r'''
   (core func $new (canon resource.new $r))
   (core module $m
     (import "" "new" (func $new (param i32) (result i32)))
-    (memory (export "memory") 1)
-    (global $bump (mut i32) (i32.const 1024))
-    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32)
-      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get 2))))
-      (global.set $bump (i32.add (local.get $p) (local.get 3)))
-      (local.get $p))
-    (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+%s    (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
     (func (export "sum") (param $p i32) (param $n i32) (result i32)
       (local $s i32)
       (block $done (loop $l
@@ -87,7 +81,7 @@ _LIST_OF_BORROWS = r'''
   (func (export "sum") (param "xs" (list (borrow $rr))) (result u32)
     (canon lift (core func $i "sum") (memory (core memory $mem)) (realloc (core func $realloc))))
 )
-'''
+''' % BUMP_REALLOC_WAT
 
 
 def test_handles_inside_lists(engine):

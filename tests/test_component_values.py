@@ -12,6 +12,8 @@ import pytest
 from wasmbind import Trap
 from wasmbind.component import ComponentError, Err, Ok, Record, Some, Variant
 
+from support import BUMP_REALLOC_WAT
+
 np = pytest.importorskip("numpy")
 
 
@@ -251,18 +253,7 @@ def _lists_component_text():
     return """
 (component
   (core module $m
-    (memory (export "memory") 1)
-    (global $bump (mut i32) (i32.const 1024))
-    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32)
-      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get 2))))
-      (global.set $bump (i32.add (local.get $p) (local.get 3)))
-      (block $ok
-        (br_if $ok (i32.le_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536))))
-        (drop (memory.grow (i32.add (i32.div_u (i32.sub (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
-                                               (i32.const 65536)) (i32.const 1)))))
-      (local.get $p))
+    %s
     (func (export "echo-ptr") (param i32 i32) (result i32)
       (i32.store (i32.const 0) (local.get 0))
       (i32.store (i32.const 4) (local.get 1))
@@ -293,7 +284,7 @@ def _lists_component_text():
   (func (export "echo-opt") (param "b" (option (list u8))) (result (option (list u8)))
     (canon lift (core func $i "echo-opt") (memory (core memory $mem)) (realloc (core func $realloc))
                 (post-return (core func $i "post"))))
-)""" % funcs
+)""" % (BUMP_REALLOC_WAT, funcs)
 
 
 @pytest.fixture(scope="module")
@@ -460,3 +451,34 @@ def test_many_calls_reuse_nothing_stale(lists):
         with pytest.raises(OverflowError):
             lists.echo_u32(xs + [-1])
         assert lists.echo_blob({"tag": i, "data": bytes([i % 256]) * i, "name": str(i)}).name == str(i)
+
+
+def test_calls_made_while_arguments_are_converted(lists):
+    """Python code run by a conversion (an item's __index__, a record field's
+    property) may call the same store's functions: each call keeps its own
+    argument storage, and the outer call's values come through intact."""
+    seen = []
+
+    class Sneaky:
+        def __init__(self, v):
+            self.v = v
+
+        def __index__(self):
+            seen.append(lists.echo_u32([self.v, self.v + 1]))
+            return self.v
+
+    class Blob:
+        tag = 9
+
+        @property
+        def data(self):
+            seen.append(lists.echo_blob({"tag": 1, "data": b"inner" * 100, "name": "inner"}).name)
+            return b"outer" * 100
+
+        @property
+        def name(self):
+            return "outer"
+
+    assert lists.echo_u32([1, Sneaky(7), 3, Sneaky(8)]) == [1, 7, 3, 8]
+    assert lists.echo_blob(Blob()) == Record(tag=9, data=b"outer" * 100, name="outer")
+    assert seen == [[7, 8], [8, 9], "inner"]

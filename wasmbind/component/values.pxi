@@ -518,8 +518,9 @@ cdef int _lo_list_buffer(WitType e, object v, wasmtime_component_val_t *out, Sto
                 stride = size
             else:
                 return 0
-        with nogil:
-            bad = wb_buffer_check(k, src, <const char *>view.buf, stride, size, n, &bad_s, &bad_u)
+        # check and fill with the GIL held, so no Python thread changes the
+        # items between the two passes
+        bad = wb_buffer_check(k, src, <const char *>view.buf, stride, size, n, &bad_s, &bad_u)
         if bad == -2:
             return 0
         if bad >= 0:
@@ -530,8 +531,7 @@ cdef int _lo_list_buffer(WitType e, object v, wasmtime_component_val_t *out, Sto
                 _add_path(exc, "[%d]" % bad)
                 raise
         _new_vals(store, out, WB_CV_LIST, n, False, &items)
-        with nogil:
-            wb_buffer_fill(k, src, <const char *>view.buf, stride, size, n, items)
+        wb_buffer_fill(k, src, <const char *>view.buf, stride, size, n, items)
         return 1
     finally:
         PyBuffer_Release(&view)
