@@ -146,3 +146,22 @@ WASI_EXIT3 = "i32.const 3 call $exit"
 WASI_TRAP = "unreachable"
 WASI_LONG = ("(loop $l (local.set 0 (i64.add (local.get 0) (i64.const 1)))"
              " (br_if $l (i64.lt_u (local.get 0) (i64.const %d))))" % LONG_LOOP)
+
+
+# The memory and allocator of a test component's core module: memory 0, a
+# `$bump` pointer, and a `cabi_realloc` that bumps it and grows memory as
+# needed (freeing nothing; a post-return function may reset `$bump`).
+BUMP_REALLOC_WAT = """
+    (memory (export "memory") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $bump (i32.add (local.get $p) (local.get 3)))
+      (block $ok
+        (br_if $ok (i32.le_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536))))
+        (drop (memory.grow (i32.add (i32.div_u (i32.sub (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
+                                               (i32.const 65536)) (i32.const 1)))))
+      (local.get $p))
+"""

@@ -12,6 +12,8 @@ import pytest
 from wasmbind import Trap
 from wasmbind.component import ComponentError, Err, Ok, Record, Some, Variant
 
+from support import BUMP_REALLOC_WAT
+
 np = pytest.importorskip("numpy")
 
 
@@ -230,3 +232,253 @@ def test_traps_and_exports_namespaces(kitchen, echo):
     with pytest.raises(KeyError):
         echo["nope"]
     assert "add" in dir(echo)
+
+
+# ---- the bulk paths: buffers in, numeric lists out ------------------------------
+
+_NUMERIC = ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "f32", "f64")
+_DTYPE = {"u8": np.uint8, "s8": np.int8, "u16": np.uint16, "s16": np.int16, "u32": np.uint32,
+          "s32": np.int32, "u64": np.uint64, "s64": np.int64, "f32": np.float32, "f64": np.float64}
+
+
+def _lists_component_text():
+    """A component echoing list<T> for every numeric T (the core function
+    returns the (pointer, length) it got: the canonical ABI reads it back as
+    the same list), plus a record holding a list and a string, and an
+    option<list<u8>>, over a bump allocator that grows memory."""
+    funcs = "".join(
+        '(func (export "echo-%s") (param "xs" (list %s)) (result (list %s))\n'
+        '  (canon lift (core func $i "echo-ptr") (memory (core memory $mem)) (realloc (core func $realloc))\n'
+        '              (post-return (core func $i "post"))))\n' % (t, t, t) for t in _NUMERIC)
+    return """
+(component
+  (core module $m
+    %s
+    (func (export "echo-ptr") (param i32 i32) (result i32)
+      (i32.store (i32.const 0) (local.get 0))
+      (i32.store (i32.const 4) (local.get 1))
+      (i32.const 0))
+    (func (export "echo-rec") (param i32 i32 i32 i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store (i32.const 20) (local.get 1))
+      (i32.store (i32.const 24) (local.get 2))
+      (i32.store (i32.const 28) (local.get 3))
+      (i32.store (i32.const 32) (local.get 4))
+      (i32.const 16))
+    (func (export "echo-opt") (param i32 i32 i32) (result i32)
+      (i32.store (i32.const 48) (local.get 0))
+      (i32.store (i32.const 52) (local.get 1))
+      (i32.store (i32.const 56) (local.get 2))
+      (i32.const 48))
+    (func (export "post") (param i32) (global.set $bump (i32.const 1024)))
+  )
+  (core instance $i (instantiate $m))
+  (alias core export $i "memory" (core memory $mem))
+  (alias core export $i "cabi_realloc" (core func $realloc))
+  (type $blob0 (record (field "tag" u32) (field "data" (list u8)) (field "name" string)))
+  (export $blob "blob" (type $blob0))
+  %s
+  (func (export "echo-blob") (param "b" $blob) (result $blob)
+    (canon lift (core func $i "echo-rec") (memory (core memory $mem)) (realloc (core func $realloc))
+                string-encoding=utf8 (post-return (core func $i "post"))))
+  (func (export "echo-opt") (param "b" (option (list u8))) (result (option (list u8)))
+    (canon lift (core func $i "echo-opt") (memory (core memory $mem)) (realloc (core func $realloc))
+                (post-return (core func $i "post"))))
+)""" % (BUMP_REALLOC_WAT, funcs)
+
+
+@pytest.fixture(scope="module")
+def lists_component(engine):
+    from wasmbind.component import Component
+    return Component(engine, _lists_component_text())
+
+
+@pytest.fixture
+def lists(engine, lists_component):
+    import wasmbind
+    from wasmbind.component import Linker
+    store = wasmbind.Store(engine)
+    yield Linker(engine).instantiate(store, lists_component).exports
+    store.close()
+
+
+def test_every_numeric_list_from_every_dtype(lists):
+    """Each numeric list from a NumPy array of its own dtype and of every
+    other dtype whose values fit: the same Python list as from a list of ints."""
+    for t in _NUMERIC:
+        f = lists["echo-" + t]
+        want = [0, 1, 2, 3, 100, 7, 0, 1]
+        if t.startswith("f"):
+            want = [float(x) for x in want]
+        elif t == "u8":
+            want = bytes(want)
+        assert f(list(want)) == want
+        for dt in _DTYPE.values():
+            if t == "u8" and np.dtype(dt).itemsize != 1:
+                continue     # list<u8> takes the raw bytes of other contiguous buffers (below)
+            arr = np.array([0, 1, 2, 3, 100, 7, 0, 1], dtype=dt)
+            if not t.startswith("f") and np.issubdtype(dt, np.floating):
+                with pytest.raises(TypeError, match=r"\[0\]: expected %s, got float" % t):
+                    f(arr)
+                continue
+            got = f(arr)
+            assert got == want and type(got) is type(want), (t, dt)
+        assert f([]) == ([] if t != "u8" else b"") and f(np.zeros(0, dtype=_DTYPE[t])) in ([], b"")
+
+
+def test_numeric_lists_at_their_edges_from_arrays(lists):
+    """The range check of the C pass: the edges go through exactly, one past
+    an edge is an OverflowError naming the first bad item, from any dtype,
+    and floats for an integer list are a TypeError as from Python floats."""
+    for name, lo, hi in INTS:
+        f = lists["echo-" + name]
+        edges = np.array([lo, hi, 0], dtype=_DTYPE[name])
+        got = f(edges)
+        assert list(got) == [lo, hi, 0]
+        wide = np.int64 if lo < 0 or hi < 2**63 else np.uint64
+
+        def items(xs, dtype, strided=(name == "u8")):
+            # list<u8> reads contiguous buffers as raw bytes: give it a strided view
+            a = np.array([x for x in xs for _ in (0, 1)], dtype=dtype)
+            return a[::2] if strided else a[::2].copy()
+        if hi < 2**63 - 1:
+            with pytest.raises(OverflowError, match=r"argument 'xs'\[2\]: expected %s in range \[%d, %d\], got %d"
+                               % (name, lo, hi, hi + 1)):
+                f(items([0, 1, hi + 1, hi + 2], wide))
+        if lo == 0:
+            with pytest.raises(OverflowError, match=r"\[1\]: expected %s.*got -1" % name):
+                f(items([0, -1], np.int8))
+        else:
+            with pytest.raises(OverflowError, match=r"\[0\]: expected %s" % name):
+                f(items([2**64 - 1], np.uint64))
+        with pytest.raises(TypeError, match=r"\[0\]: expected %s, got float" % name):
+            f(items([1.0, 2.0], np.float64))
+        with pytest.raises(TypeError, match=r"\[0\]: expected %s" % name):
+            f(items([True, False], np.bool_))
+
+
+def test_float_lists_keep_bits_and_convert_ints(lists):
+    bits = np.array([0x7FC00001, 0xFFC12345, 0x3F800000], dtype=np.uint32).view(np.float32)
+    assert np.array(lists.echo_f32(bits), dtype=np.float32).view(np.uint32).tolist() == \
+        [0x7FC00001, 0xFFC12345, 0x3F800000]
+    dbits = np.array([0x7FF8000000000001, 0x3FF0000000000000], dtype=np.uint64).view(np.float64)
+    assert np.array(lists.echo_f64(dbits)).view(np.uint64).tolist() == [0x7FF8000000000001, 0x3FF0000000000000]
+    assert lists.echo_f64(np.array([2**53 + 1], dtype=np.int64)) == [float(2**53 + 1)]
+    assert lists.echo_f32(np.array([0.1])) == [struct.unpack("f", struct.pack("f", 0.1))[0]]
+    assert lists.echo_f64(array.array("f", [0.5, 1.5])) == [0.5, 1.5]
+
+
+def test_strided_and_shaped_buffers(lists):
+    """One-dimensional views of any stride are read item by item in C; a
+    C-contiguous buffer of any shape is flattened; other shapes are refused."""
+    a = np.arange(40, dtype=np.int64)
+    assert lists.echo_s64(a[::3]) == list(range(0, 40, 3))
+    assert lists.echo_s64(a[::-1]) == list(range(39, -1, -1))
+    assert lists.echo_u16(a[5:25:4]) == list(range(5, 25, 4))
+    assert lists.echo_u32(memoryview(array.array("I", range(12)))[1::2]) == list(range(1, 12, 2))
+    data = bytes(range(256))
+    for view in (memoryview(data)[::2], memoryview(data)[::-1], np.frombuffer(data, np.uint8)[1::3]):
+        assert lists.echo_u8(view) == bytes(view)
+    m = np.arange(12, dtype=np.int32).reshape(3, 4)
+    assert lists.echo_s32(m) == list(range(12))
+    with pytest.raises(TypeError, match=r"argument 'xs'"):
+        lists.echo_s32(m[:, ::2])          # two-dimensional, not contiguous
+    with pytest.raises(TypeError, match=r"argument 'xs'"):
+        lists.echo_u8(memoryview(bytes(16)).cast("B", (4, 4))[::2])
+    with pytest.raises(TypeError, match=r"argument 'xs'"):
+        lists.echo_s32(np.int32(5))        # a zero-dimensional array is not a list
+
+
+def test_u8_lists_take_raw_bytes_of_contiguous_buffers(lists):
+    """list<u8> reads a C-contiguous buffer as its bytes, as bytes(v) does."""
+    a = array.array("I", [1, 0x01020304])
+    assert lists.echo_u8(a) == bytes(a)
+    assert lists.echo_u8(bytearray(b"abc")) == b"abc"
+    assert lists.echo_u8(np.arange(6, dtype=np.uint16)) == np.arange(6, dtype=np.uint16).tobytes()
+
+
+def test_large_lists_round_trip_exactly(lists):
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 256, 5 << 19, dtype=np.uint8).tobytes()
+    assert lists.echo_u8(data) == data
+    assert lists.echo_u8(bytearray(data)) == data
+    xs = rng.integers(-2**62, 2**62, 1 << 19, dtype=np.int64)
+    assert lists.echo_s64(xs) == xs.tolist()
+    fs = rng.standard_normal(1 << 18)
+    assert lists.echo_f64(fs) == fs.tolist()
+
+
+def test_a_list_beyond_the_engine_budget_is_an_error(engine, lists_component):
+    """The engine limits the data one call may copy with its typed values
+    (its "hostcall fuel", some 3 million list items per call): beyond it the
+    call fails with a WasmError, the instance refuses further calls, and the
+    store and the process are fine."""
+    import wasmbind
+    from wasmbind.component import Linker
+    store = wasmbind.Store(engine)
+    ex = Linker(engine).instantiate(store, lists_component).exports
+    with pytest.raises(wasmbind.WasmError, match="hostcall"):
+        ex.echo_u8(bytes(6 << 20))
+    again = Linker(engine).instantiate(wasmbind.Store(engine), lists_component).exports
+    assert again.echo_u8(b"ok") == b"ok"
+
+
+def test_lists_inside_other_values(lists):
+    """A list and a string inside a record, a list inside an option: built in
+    the call's argument storage, out exactly, nothing left behind."""
+    from wasmbind.component import Record
+    big = bytes(range(256)) * 4096
+    for data in (b"", b"x", big, bytearray(big), np.frombuffer(big, np.uint8)[::2]):
+        r = lists.echo_blob(Record(tag=7, data=data, name="né" * 300))
+        assert r == Record(tag=7, data=bytes(data), name="né" * 300)
+        assert lists.echo_opt(data) == bytes(data)
+    assert lists.echo_blob({"tag": 1, "data": [1, 2], "name": ""}).data == b"\x01\x02"
+    assert lists.echo_opt(None) is None
+    with pytest.raises(OverflowError, match=r"argument 'b'\.data\[1\]: expected u8"):
+        lists.echo_blob({"tag": 1, "data": [1, 256], "name": "x"})
+    with pytest.raises(ValueError, match=r"argument 'b'\.name.*surrogate"):
+        lists.echo_blob({"tag": 1, "data": big, "name": "\udc80"})
+    with pytest.raises(OverflowError, match=r"argument 'b'\?\[0\]"):
+        lists.echo_opt([-1])
+
+
+def test_many_calls_reuse_nothing_stale(lists):
+    """Arguments of one call never leak into the next (the per-call storage is
+    fresh each time), including after a failed conversion."""
+    for i in range(200):
+        xs = list(range(i, i + (i % 17)))
+        assert lists.echo_u32(xs) == xs
+        with pytest.raises(OverflowError):
+            lists.echo_u32(xs + [-1])
+        assert lists.echo_blob({"tag": i, "data": bytes([i % 256]) * i, "name": str(i)}).name == str(i)
+
+
+def test_calls_made_while_arguments_are_converted(lists):
+    """Python code run by a conversion (an item's __index__, a record field's
+    property) may call the same store's functions: each call keeps its own
+    argument storage, and the outer call's values come through intact."""
+    seen = []
+
+    class Sneaky:
+        def __init__(self, v):
+            self.v = v
+
+        def __index__(self):
+            seen.append(lists.echo_u32([self.v, self.v + 1]))
+            return self.v
+
+    class Blob:
+        tag = 9
+
+        @property
+        def data(self):
+            seen.append(lists.echo_blob({"tag": 1, "data": b"inner" * 100, "name": "inner"}).name)
+            return b"outer" * 100
+
+        @property
+        def name(self):
+            return "outer"
+
+    assert lists.echo_u32([1, Sneaky(7), 3, Sneaky(8)]) == [1, 7, 3, 8]
+    assert lists.echo_blob(Blob()) == Record(tag=9, data=b"outer" * 100, name="outer")
+    assert seen == [[7, 8], [8, 9], "inner"]

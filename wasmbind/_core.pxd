@@ -55,6 +55,9 @@ cdef class Store:
     cdef uint64_t _fuel_yield_interval
     # the component model's per-store state (host resources lent to guests), or None
     cdef object _component
+    # the argument arena (wb_arena_t) of the component call whose arguments are
+    # being converted, or NULL: values are then built in it, not by the engine
+    cdef void *_carena
     # whether set_wasi() gave this store a WASI environment
     cdef bint _wasi_set
     cdef object __weakref__

@@ -29,6 +29,7 @@ from wasmbind.includes.aio cimport *
 from wasmbind.includes.calls cimport *
 from wasmbind.includes.capture cimport *
 from wasmbind.includes.component cimport *
+from wasmbind.includes.component_values cimport *
 from wasmbind.includes.fork cimport *
 from wasmbind.includes.python cimport *
 from wasmbind.includes.ticker cimport *

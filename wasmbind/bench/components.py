@@ -22,7 +22,7 @@ def _wasmbind(wat: str) -> Dict[str, Callable[..., Any]]:
     engine = wasmbind.Engine()
     ex = Linker(engine).instantiate(wasmbind.Store(engine), Component(engine, wat)).exports
     return {"add": ex.add, "echo-string": ex.echo_string, "echo-bytes": ex.echo_bytes,
-            "echo-point": ex.echo_point}
+            "echo-point": ex.echo_point, "echo-u32s": ex.echo_u32s}
 
 
 def _wasmtime(wt: Any, wat: str) -> Dict[str, Callable[..., Any]]:
@@ -39,7 +39,7 @@ def _wasmtime(wt: Any, wat: str) -> Dict[str, Callable[..., Any]]:
             f.post_return(store)
             return out
         return go
-    return {name: call(name) for name in ("add", "echo-string", "echo-bytes", "echo-point")}
+    return {name: call(name) for name in ("add", "echo-string", "echo-bytes", "echo-point", "echo-u32s")}
 
 
 def _wt_point(wt: Any, **fields: int) -> Any:
@@ -58,7 +58,7 @@ def run(report: Report, peers: Peers) -> None:
         "runtime), per call, each library on its default engine. Ratios: to the reference "
         "named in the last column, timed in the same rounds: `operator.add(1, 2)` for "
         "scalar calls, a plain copy of the same bytes (`bytes(bytearray(data))`) for "
-        "`list<u8>`."), extra=[BASE])
+        "`list<u8>`, making the result list (`array.tolist()`) for `list<u32>`."), extra=[BASE])
     wat = (kernels.KERNELS_DIR / "echo_component.wat").read_text()
     ours = _wasmbind(wat)
     theirs = None
@@ -80,6 +80,12 @@ def run(report: Report, peers: Peers) -> None:
          (_wt_point(peers.wt, **point),) if theirs is not None else (), Record(**point),
          call_timer(lambda a, b: a + b, 1, 2), 2e-6),
     )
+    if peers.np is not None:
+        # a numeric list from a NumPy array (wasmbind reads the buffer in C;
+        # wasmtime-py takes a list); the reference makes the result list
+        items = peers.np.arange(n // 4, dtype=peers.np.uint32)
+        cases += (("echo(list<u32>) from a NumPy array, %d items" % (n // 4), "echo-u32s", (items,),
+                   (items.tolist(),), items.tolist(), call_timer(items.tolist), None),)
     for label, name, args, wt_args, want, ref, limit in cases:
         row = Row(GROUP, label, "reference")
         got = ours[name](*args)
@@ -87,16 +93,20 @@ def run(report: Report, peers: Peers) -> None:
         timers: Dict[Any, timeit.Timer] = {Column.WB: call_timer(ours[name], *args), "ref": ref}
         if theirs is not None:
             timers[Column.WT] = call_timer(theirs[name], *wt_args)
-        per = measure(timers, st, slow=(Column.WT,) if name == "echo-bytes" else ())
+        per = measure(timers, st, slow=(Column.WT,) if name in ("echo-bytes", "echo-u32s") else ())
         row.base = per.pop("ref")
         row.times.update(per)
         row.extra[BASE] = fmt_time(row.base)
         report.add(row)
+        peer = ""
+        if row.times.get(Column.WT):
+            peer = "; wasmtime-py %s, %.0fx wasmbind's time" % (
+                fmt_time(row.times[Column.WT]), row.times[Column.WT] / row.times[Column.WB])
         if limit is not None:
-            report.targets.append(Target("component %s (wasmbind, per call)" % label,
+            report.targets.append(Target("component %s (wasmbind, per call%s)" % (label, peer),
                                          row.times[Column.WB] * 1e9, limit * 1e9, unit="ns"))
-        else:
-            report.targets.append(Target("component %s (wasmbind / a plain copy)" % label,
+        elif name == "echo-bytes":
+            report.targets.append(Target("component %s (wasmbind / a plain copy%s)" % (label, peer),
                                          row.ratio(), 3.0))
 
 

@@ -3,7 +3,8 @@
 # component call path.
 #
 # The call path: arguments are converted (values.pxi) into a stack array of
-# tagged values, all of them before the engine sees any; then the call, with
+# tagged values whose storage is one arena of the call (the engine only reads
+# them), all of them before the engine sees any; then the call, with
 # the same store entry and exit as core calls (deadlines, Ctrl-C, fuel, the
 # GIL hand-off, one owner thread); then the result is converted back and every
 # engine value is freed. A `result<T, E>` result is returned as T or raised as
@@ -124,6 +125,8 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
     cdef wasmtime_error_t *err
     cdef size_t nres = 1 if f._result is not None else 0
     cdef bint called = False
+    cdef wb_arena_t arena
+    cdef void *outer_arena = store._carena
     if n != f._nparams:
         f._arity_error(n)
     if f._unsupported is not None:
@@ -135,13 +138,22 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
     memset(vals, 0, (n + 1) * sizeof(wasmtime_component_val_t))
     res = vals + n
     cs = store._component
+    wb_arena_init(&arena)
     try:
-        for i in range(n):
-            made = i + 1
-            try:
-                _lower(<WitType>f._params[i], <object>PyTuple_GET_ITEM(args, i), &vals[i], store)
-            except (TypeError, OverflowError, ValueError) as exc:
-                raise _with_path(exc, "%s() argument %r" % (f._name, f._pnames[i])) from None
+        # the arguments are built in the arena (the engine only reads them);
+        # Python code run by a conversion may make a call of its own, with its
+        # own arena, so the store's arena is put back after, and is none while
+        # the engine runs (host functions build results the engine owns)
+        store._carena = &arena
+        try:
+            for i in range(n):
+                made = i + 1
+                try:
+                    _lower(<WitType>f._params[i], <object>PyTuple_GET_ITEM(args, i), &vals[i], store)
+                except (TypeError, OverflowError, ValueError) as exc:
+                    raise _with_path(exc, "%s() argument %r" % (f._name, f._pnames[i])) from None
+        finally:
+            store._carena = NULL
         if wb_state_enter(&store._state):
             _stack_refused(store)
         called = True
@@ -162,8 +174,10 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
             return r.value
         return _lift(<WitType>f._result, res, store)
     finally:
+        store._carena = outer_arena
         for i in range(made):
-            wasmtime_component_val_delete(&vals[i])
+            wb_cval_release_handles(&vals[i])
+        wb_arena_free(&arena)
         wasmtime_component_val_delete(res)
         if vals != small:
             PyMem_Free(vals)

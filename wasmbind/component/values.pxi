@@ -21,6 +21,11 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+    Py_ssize_t PyBytes_GET_SIZE(object b)
+    int PyBuffer_IsContiguous(const Py_buffer *view, char order)
+    enum:
+        PyBUF_STRIDES
+        PY_SSIZE_T_MAX
     object PyUnicode_FromOrdinal(int ordinal)
 
 cdef extern from "wasmbind_values.h":
@@ -394,140 +399,152 @@ cdef int _lo_char(WitType t, object v, wasmtime_component_val_t *out, Store stor
     return 0
 
 
-cdef int _set_name(wasm_name_t *out, object s) except -1:
-    """Copies a str into an engine-allocated UTF-8 buffer (refusing lone surrogates)."""
+cdef inline void *_arena_alloc(Store store, size_t n, bint zero) except NULL:
+    """n bytes of the argument arena (store._carena is set)."""
+    cdef void *p = wb_arena_alloc(<wb_arena_t *>store._carena, n, zero)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
+cdef int _set_name(Store store, wasm_name_t *out, object s) except -1:
+    """Copies a str as UTF-8 into an argument-arena or engine-allocated
+    buffer (refusing lone surrogates)."""
     cdef Py_ssize_t n
     cdef const char *p
     try:
         p = PyUnicode_AsUTF8AndSize(s, &n)
     except UnicodeEncodeError as exc:
         raise ValueError("string is not valid Unicode (it has a lone surrogate at index %d)" % exc.start) from None
-    wasm_byte_vec_new(out, n, <const wasm_byte_t *>p)
+    if store._carena != NULL:
+        out.data = <wasm_byte_t *>_arena_alloc(store, n, False)
+        if n:
+            memcpy(out.data, p, n)
+        out.size = n
+    else:
+        wasm_byte_vec_new(out, n, <const wasm_byte_t *>p)
     return 0
 
 
-cdef inline int _set_bytes_name(wasm_name_t *out, bytes b) except -1:
-    wasm_byte_vec_new(out, len(b), <const wasm_byte_t *><char *>b)
+cdef inline int _set_bytes_name(Store store, wasm_name_t *out, bytes b) except -1:
+    """A WIT name (a field, case or flag name of a type). Argument values point
+    at the type's own bytes, which the function's type keeps alive through
+    the call; other values get an engine-allocated copy."""
+    if store._carena != NULL:
+        out.data = <wasm_byte_t *>PyBytes_AS_STRING(b)
+        out.size = PyBytes_GET_SIZE(b)
+    else:
+        wasm_byte_vec_new(out, PyBytes_GET_SIZE(b), <const wasm_byte_t *>PyBytes_AS_STRING(b))
     return 0
 
 
 cdef int _lo_string(WitType t, object v, wasmtime_component_val_t *out, Store store) except -1:
     if not isinstance(v, str):
         raise TypeError("expected string (a str), got %s" % _got(v))
-    _set_name(&out.of.string, v)
+    _set_name(store, &out.of.string, v)
     out.kind = WB_CV_STRING
     return 0
 
 
-cdef int _buffer_matches(WitType e, Py_buffer *view):
-    """Whether a buffer's items are exactly the list element type's C type."""
-    cdef bytes fmt
-    if view.format == NULL:
-        return e._k == WB_CT_U8 and view.itemsize == 1
-    fmt = view.format
-    if fmt[:1] in (b"<", b"=", b"@"):
-        fmt = fmt[1:]
-    k = e._k
-    if k == WB_CT_U8 or k == WB_CT_S8:
-        return view.itemsize == 1 and fmt in (b"B", b"b", b"c")
-    if k == WB_CT_U16 or k == WB_CT_S16:
-        return view.itemsize == 2 and fmt in (b"H", b"h")
-    if k == WB_CT_U32 or k == WB_CT_S32:
-        return view.itemsize == 4 and fmt in ((b"I", b"L") if k == WB_CT_U32 else (b"i", b"l"))
-    if k == WB_CT_U64 or k == WB_CT_S64:
-        return view.itemsize == 8 and fmt in ((b"Q", b"L") if k == WB_CT_U64 else (b"q", b"l"))
-    if k == WB_CT_F32:
-        return view.itemsize == 4 and fmt == b"f"
-    if k == WB_CT_F64:
-        return view.itemsize == 8 and fmt == b"d"
-    return 0
-
-
-cdef void _fill_numeric(uint8_t k, const char *src, wasmtime_component_val_t *dst, Py_ssize_t n) noexcept nogil:
-    """One C loop from a typed buffer into tagged values (list fast path).
-    Values of the signed kinds are read as their signed C type, so a buffer
-    of the unsigned type of the same width (matched as its bit pattern) never
-    gets here for a signed list and vice versa."""
-    cdef Py_ssize_t i
-    if k == WB_CT_U8:
-        for i in range(n):
-            dst[i].kind = WB_CV_U8
-            dst[i].of.u8 = (<const uint8_t *>src)[i]
-    elif k == WB_CT_S8:
-        for i in range(n):
-            dst[i].kind = WB_CV_S8
-            dst[i].of.s8 = (<const int8_t *>src)[i]
-    elif k == WB_CT_U16:
-        for i in range(n):
-            dst[i].kind = WB_CV_U16
-            dst[i].of.u16 = (<const uint16_t *>src)[i]
-    elif k == WB_CT_S16:
-        for i in range(n):
-            dst[i].kind = WB_CV_S16
-            dst[i].of.s16 = (<const int16_t *>src)[i]
-    elif k == WB_CT_U32:
-        for i in range(n):
-            dst[i].kind = WB_CV_U32
-            dst[i].of.u32 = (<const uint32_t *>src)[i]
-    elif k == WB_CT_S32:
-        for i in range(n):
-            dst[i].kind = WB_CV_S32
-            dst[i].of.s32 = (<const int32_t *>src)[i]
-    elif k == WB_CT_U64:
-        for i in range(n):
-            dst[i].kind = WB_CV_U64
-            dst[i].of.u64 = (<const uint64_t *>src)[i]
-    elif k == WB_CT_S64:
-        for i in range(n):
-            dst[i].kind = WB_CV_S64
-            dst[i].of.s64 = (<const int64_t *>src)[i]
-    elif k == WB_CT_F32:
-        for i in range(n):
-            dst[i].kind = WB_CV_F32
-            dst[i].of.f32 = (<const float *>src)[i]
-    elif k == WB_CT_F64:
-        for i in range(n):
-            dst[i].kind = WB_CV_F64
-            dst[i].of.f64 = (<const double *>src)[i]
-
-
-cdef wasmtime_component_val_t *_new_vals(wasmtime_component_val_t *out, uint8_t kind, size_t n):
-    """Gives ``out`` a zero-filled engine vector of ``n`` values (list or tuple)."""
+cdef int _new_vals(Store store, wasmtime_component_val_t *out, uint8_t kind, size_t n, bint zero,
+                   wasmtime_component_val_t **items) except -1:
+    """Gives ``out`` a vector of ``n`` values (list or tuple), from the argument
+    arena or the engine, zero-filled unless the caller fills every value at
+    once (``zero`` false)."""
     cdef wasmtime_component_vallist_t vec
-    wasmtime_component_vallist_new_uninit(&vec, n)
-    if n:
-        memset(vec.data, 0, n * sizeof(wasmtime_component_val_t))
+    if store._carena != NULL:
+        if n > (<size_t>PY_SSIZE_T_MAX) // sizeof(wasmtime_component_val_t):
+            raise MemoryError()
+        vec.data = <wasmtime_component_val_t *>_arena_alloc(store, n * sizeof(wasmtime_component_val_t), zero)
+        vec.size = n
+    else:
+        wasmtime_component_vallist_new_uninit(&vec, n)
+        if n and zero:
+            memset(vec.data, 0, n * sizeof(wasmtime_component_val_t))
     out.kind = kind
     if kind == WB_CV_LIST:
         out.of.list = vec
     else:
         out.of.tuple.size = vec.size
         out.of.tuple.data = vec.data
-    return vec.data
+    items[0] = vec.data
+    return 0
+
+
+cdef dict _INT_RANGE = {
+    WB_CT_S8: (-0x80, 0x7F), WB_CT_S16: (-0x8000, 0x7FFF),
+    WB_CT_S32: (-0x80000000, 0x7FFFFFFF), WB_CT_S64: (-0x8000000000000000, 0x7FFFFFFFFFFFFFFF),
+    WB_CT_U8: (0, 0xFF), WB_CT_U16: (0, 0xFFFF), WB_CT_U32: (0, 0xFFFFFFFF), WB_CT_U64: (0, 0xFFFFFFFFFFFFFFFF),
+}
+
+
+cdef int _lo_list_buffer(WitType e, object v, wasmtime_component_val_t *out, Store store) except -1:
+    """The list fast path: a buffer of numbers (bytes, bytearray, memoryview,
+    array.array, a NumPy array, ...) in C, without a Python object per item.
+    list<u8> takes any C-contiguous buffer as its raw bytes, as ``bytes(v)``
+    does; other numeric lists (and list<u8> from other buffers) take the
+    buffer's items, of any integer or float item type, one-dimensional with
+    any stride or C-contiguous of any shape (flattened), each checked against
+    the range of the element type (OverflowError naming the first item out of
+    range). 1 when done; 0 when the buffer is not one this path reads (the
+    caller then goes item by item, which also gives the errors for floats
+    given for integers)."""
+    cdef Py_buffer view
+    cdef uint8_t k = e._k
+    cdef int src
+    cdef Py_ssize_t n, stride, size, bad
+    cdef int64_t bad_s = 0
+    cdef uint64_t bad_u = 0
+    cdef wasmtime_component_val_t *items
+    try:
+        PyObject_GetBuffer(v, &view, PyBUF_STRIDES | PyBUF_FORMAT)
+    except (BufferError, ValueError):
+        return 0
+    try:
+        if view.ndim == 0 or view.itemsize <= 0:
+            return 0
+        if k == WB_CT_U8 and PyBuffer_IsContiguous(&view, b"C"):
+            src, size, stride, n = WB_SRC_UNSIGNED, 1, 1, view.len
+        else:
+            size = view.itemsize
+            src = wb_src_class(view.format, size)
+            if src == WB_SRC_NONE:
+                return 0
+            if view.ndim == 1:
+                n = view.shape[0]
+                stride = view.strides[0] if view.strides != NULL else size
+            elif PyBuffer_IsContiguous(&view, b"C"):
+                n = view.len // size
+                stride = size
+            else:
+                return 0
+        # check and fill with the GIL held, so no Python thread changes the
+        # items between the two passes
+        bad = wb_buffer_check(k, src, <const char *>view.buf, stride, size, n, &bad_s, &bad_u)
+        if bad == -2:
+            return 0
+        if bad >= 0:
+            lo, hi = _INT_RANGE[k]
+            try:
+                _range_error(e, bad_s if src == WB_SRC_SIGNED else bad_u, lo, hi)
+            except OverflowError as exc:
+                _add_path(exc, "[%d]" % bad)
+                raise
+        _new_vals(store, out, WB_CV_LIST, n, False, &items)
+        wb_buffer_fill(k, src, <const char *>view.buf, stride, size, n, items)
+        return 1
+    finally:
+        PyBuffer_Release(&view)
 
 
 cdef int _lo_list(WitType t, object v, wasmtime_component_val_t *out, Store store) except -1:
     cdef WitType e = <WitType>t._elems[0]
-    cdef Py_buffer view
     cdef wasmtime_component_val_t *items
     cdef Py_ssize_t i, n
     cdef PyObject **seq
     if e._k <= WB_CT_F64 and e._k != WB_CT_BOOL and PyObject_CheckBuffer(v) and not isinstance(v, str):
-        flags = PyBUF_SIMPLE if e._k == WB_CT_U8 else (PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
-        try:
-            PyObject_GetBuffer(v, &view, flags)
-        except (BufferError, ValueError):   # not contiguous: element by element below
-            pass
-        else:
-            try:
-                if e._k == WB_CT_U8 or _buffer_matches(e, &view):
-                    n = view.len // view.itemsize if view.itemsize else 0
-                    items = _new_vals(out, WB_CV_LIST, n)
-                    with nogil:
-                        _fill_numeric(e._k, <const char *>view.buf, items, n)
-                    return 0
-            finally:
-                PyBuffer_Release(&view)
+        if _lo_list_buffer(e, v, out, store):
+            return 0
     if isinstance(v, (str, bytes, bytearray, memoryview)) or v is None or isinstance(v, _Mapping):
         raise TypeError("expected %s (a sequence), got %s" % (t, _got(v)))
     try:
@@ -536,7 +553,7 @@ cdef int _lo_list(WitType t, object v, wasmtime_component_val_t *out, Store stor
         raise TypeError("expected %s (a sequence), got %s" % (t, _got(v))) from None
     n = PySequence_Fast_GET_SIZE(items_obj)
     seq = PySequence_Fast_ITEMS(items_obj)
-    items = _new_vals(out, WB_CV_LIST, n)
+    _new_vals(store, out, WB_CV_LIST, n, True, &items)
     cdef _lower_fn fn = _LOWER[e._k] if e._k < _CT_COUNT else NULL
     if fn == NULL:
         raise TypeError("values of WIT type %s are not supported yet" % e.kind)
@@ -560,7 +577,7 @@ cdef int _lo_tuple(WitType t, object v, wasmtime_component_val_t *out, Store sto
         raise TypeError("expected %s, got %s" % (t, _got(v))) from None
     if PySequence_Fast_GET_SIZE(items_obj) != n:
         raise TypeError("expected %s (%d items), got %d items" % (t, n, PySequence_Fast_GET_SIZE(items_obj)))
-    items = _new_vals(out, WB_CV_TUPLE, n)
+    _new_vals(store, out, WB_CV_TUPLE, n, True, &items)
     for i in range(n):
         try:
             _lower(<WitType>t._elems[i], <object>PySequence_Fast_ITEMS(items_obj)[i], &items[i], store)
@@ -602,14 +619,22 @@ cdef int _lo_record(WitType t, object v, wasmtime_component_val_t *out, Store st
     cdef wasmtime_component_valrecord_t rec
     if v is None or isinstance(v, (int, float, str, bytes, bytearray, list, tuple)):
         raise TypeError("expected %s, got %s" % (t, _got(v)))
-    values = [_field_of(t, v, i) for i in range(n)]
-    wasmtime_component_valrecord_new_uninit(&rec, n)
-    if n:
-        memset(rec.data, 0, n * sizeof(wasmtime_component_valrecord_entry_t))
+    if isinstance(v, Record) and (<Record>v)._names == t._names:
+        values = (<Record>v)._values      # the fields in the type's order already
+    else:
+        values = [_field_of(t, v, i) for i in range(n)]
+    if store._carena != NULL:
+        rec.data = <wasmtime_component_valrecord_entry_t *>_arena_alloc(
+            store, n * sizeof(wasmtime_component_valrecord_entry_t), True)
+        rec.size = n
+    else:
+        wasmtime_component_valrecord_new_uninit(&rec, n)
+        if n:
+            memset(rec.data, 0, n * sizeof(wasmtime_component_valrecord_entry_t))
     out.kind = WB_CV_RECORD
     out.of.record = rec
     for i in range(n):
-        _set_bytes_name(&rec.data[i].name, <bytes>t._bnames[i])
+        _set_bytes_name(store, &rec.data[i].name, <bytes>t._bnames[i])
     for i in range(n):
         try:
             _lower(<WitType>t._elems[i], values[i], &rec.data[i].val, store)
@@ -628,8 +653,11 @@ cdef Py_ssize_t _case_index(WitType t, object name, str what) except -1:
     return i
 
 
-cdef wasmtime_component_val_t *_new_box():
+cdef wasmtime_component_val_t *_new_box(Store store) except NULL:
+    """A zero value in its own box (the payload of a variant, option or result)."""
     cdef wasmtime_component_val_t zero
+    if store._carena != NULL:
+        return <wasmtime_component_val_t *>_arena_alloc(store, sizeof(wasmtime_component_val_t), True)
     memset(&zero, 0, sizeof(zero))
     return wasmtime_component_val_new(&zero)
 
@@ -645,12 +673,12 @@ cdef int _lo_variant(WitType t, object v, wasmtime_component_val_t *out, Store s
     cdef WitType pt = t._elems[i]
     out.kind = WB_CV_VARIANT
     out.of.variant.val = NULL
-    _set_bytes_name(&out.of.variant.discriminant, <bytes>t._bnames[i])
+    _set_bytes_name(store, &out.of.variant.discriminant, <bytes>t._bnames[i])
     if pt is None:
         if payload is not None:
             raise TypeError("case %r of %s has no payload, got %s" % (t._names[i], t, _got(payload)))
         return 0
-    out.of.variant.val = _new_box()
+    out.of.variant.val = _new_box(store)
     try:
         _lower(pt, payload, out.of.variant.val, store)
     except (TypeError, OverflowError, ValueError) as exc:
@@ -666,7 +694,7 @@ cdef int _lo_enum(WitType t, object v, wasmtime_component_val_t *out, Store stor
     if i is None:
         raise ValueError("%r is not a case of %s" % (v, t))
     out.kind = WB_CV_ENUM
-    _set_bytes_name(&out.of.enumeration, <bytes>t._bnames[i])
+    _set_bytes_name(store, &out.of.enumeration, <bytes>t._bnames[i])
     return 0
 
 
@@ -677,7 +705,7 @@ cdef int _lo_option(WitType t, object v, wasmtime_component_val_t *out, Store st
         return 0
     if isinstance(v, Some):
         v = v.value
-    out.of.option = _new_box()
+    out.of.option = _new_box(store)
     try:
         _lower(<WitType>t._elems[0], v, out.of.option, store)
     except (TypeError, OverflowError, ValueError) as exc:
@@ -702,7 +730,7 @@ cdef int _lo_result(WitType t, object v, wasmtime_component_val_t *out, Store st
         if payload is not None:
             raise TypeError("%s of %s has no payload, got %s" % ("ok" if is_ok else "err", t, _got(payload)))
         return 0
-    out.of.result.val = _new_box()
+    out.of.result.val = _new_box(store)
     try:
         _lower(pt, payload, out.of.result.val, store)
     except (TypeError, OverflowError, ValueError) as exc:
@@ -730,13 +758,17 @@ cdef int _lo_flags(WitType t, object v, wasmtime_component_val_t *out, Store sto
         idx.append(j)
     idx = sorted(set(idx))
     n = len(idx)
-    wasmtime_component_valflags_new_uninit(&fl, n)
-    if n:
-        memset(fl.data, 0, n * sizeof(wasm_name_t))
+    if store._carena != NULL:
+        fl.data = <wasm_name_t *>_arena_alloc(store, n * sizeof(wasm_name_t), True)
+        fl.size = n
+    else:
+        wasmtime_component_valflags_new_uninit(&fl, n)
+        if n:
+            memset(fl.data, 0, n * sizeof(wasm_name_t))
     out.kind = WB_CV_FLAGS
     out.of.flags = fl
     for i in range(n):
-        _set_bytes_name(&fl.data[i], <bytes>t._bnames[<Py_ssize_t>idx[i]])
+        _set_bytes_name(store, &fl.data[i], <bytes>t._bnames[<Py_ssize_t>idx[i]])
     return 0
 
 
@@ -812,21 +844,24 @@ cdef object _li_list(WitType t, const wasmtime_component_val_t *v, Store store):
     cdef WitType e = <WitType>t._elems[0]
     cdef size_t i, n = v.of.list.size
     cdef const wasmtime_component_val_t *items = v.of.list.data
-    cdef char *buf
+    cdef int mismatch = 0
+    cdef _lift_fn fn
     cdef list out
     if e._k == WB_CT_U8:
-        b = PyBytes_FromStringAndSize(NULL, n)
-        buf = PyBytes_AS_STRING(b)
+        r = wb_u8_bytes(items, n, &mismatch)
+    elif e._k <= WB_CT_F64 and e._k != WB_CT_BOOL:
+        r = wb_numeric_list(e._k, items, n, &mismatch)
+    else:
+        if e._k >= _CT_COUNT:
+            raise TypeError("values of WIT type %s are not supported yet" % e.kind)
+        fn = _LIFT[e._k]
+        out = [None] * n
         for i in range(n):
-            buf[i] = <char>items[i].of.u8
-        return b
-    if e._k >= _CT_COUNT:
-        raise TypeError("values of WIT type %s are not supported yet" % e.kind)
-    cdef _lift_fn fn = _LIFT[e._k]
-    out = [None] * n
-    for i in range(n):
-        out[i] = fn(e, &items[i], store)
-    return out
+            out[i] = fn(e, &items[i], store)
+        return out
+    if mismatch:
+        raise WasmError("the engine returned a list of another kind for WIT type %s" % t)
+    return r
 
 
 cdef object _li_tuple(WitType t, const wasmtime_component_val_t *v, Store store):
