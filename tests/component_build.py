@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import wasmbind
+import wasmbind.component
 
 HERE = Path(__file__).resolve().parent
 COMPONENTS = HERE / "components"
@@ -111,6 +112,35 @@ def componentize(app_dir, world, module="app"):
             shutil.copyfile(tmp, part)
             os.replace(part, out)
     return out
+
+
+def command_wasm():
+    """tests/components/command/ (a WASI preview 2 command written against the
+    canonical ABI: see command.wat) as a component binary."""
+    d = COMPONENTS / "command"
+    return embed_new((d / "command.wit").read_text(), (d / "command.wat").read_text(), "command")
+
+
+def pycli_wasm():
+    """tests/components/pycli/ (a WASI preview 2 command in Python, built by
+    componentize-py): the path of the cached binary."""
+    return componentize(COMPONENTS / "pycli", "pycli")
+
+
+def compiled(engine, path, tag):
+    """``Component.from_file(engine, path)``, cached beside ``path`` as compiled
+    code named by ``tag`` (the engine's configuration: code compiled for
+    another configuration does not load)."""
+    cached = Path(path).with_suffix(".%s.%s.cwasm" % (tag, wasmbind.__version__))
+    try:
+        return wasmbind.component.Component.deserialize(engine, cached.read_bytes())
+    except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
+        pass
+    c = wasmbind.component.Component.from_file(engine, path)
+    part = cached.with_suffix(".part%d" % os.getpid())
+    part.write_bytes(c.serialize())
+    os.replace(part, cached)
+    return c
 
 
 class Blob:

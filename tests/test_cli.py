@@ -250,6 +250,91 @@ def test_inspect_wasi_program_json(w):
     assert exports["memory"]["kind"] == "memory"
 
 
+# ---------------------------------------------------------------- components (WASI p2 commands)
+
+@pytest.fixture(scope="module")
+def command(tmp_path_factory):
+    """tests/components/command: a WASI preview 2 command component (see command.wat)."""
+    from component_build import command_wasm
+    path = tmp_path_factory.mktemp("p2") / "command.wasm"
+    path.write_bytes(command_wasm())
+    return path
+
+
+def test_run_component_output_and_exit_codes(command):
+    p = wb("run", command, "--", "hello")
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"hello from p2\n", b"")
+    p = wb("run", command)                     # no argument: hello as well
+    assert (p.returncode, p.stdout) == (0, b"hello from p2\n")
+    for mode in ("fail", "xit"):              # run returns err / wasi:cli/exit(err)
+        p = wb("run", command, "--", mode)
+        assert (p.returncode, p.stdout, p.stderr) == (1, b"", b"")
+    p = wb("run", command, "--", "zero-exit")
+    assert (p.returncode, p.stdout) == (0, b"")
+
+
+def test_run_component_limits(command):
+    p = wb("run", command, "--timeout", "0.2", "--", "spin", timeout=60)
+    assert p.returncode == cli.EXIT_TIMEOUT and p.stdout == b"spinning\n"
+    assert one_line_error(p) == "wasmbind: error: the program ran past its --timeout of 0.2s\n"
+    p = wb("run", command, "--fuel", "100000", "--", "spin", timeout=60)
+    assert p.returncode == cli.EXIT_OUT_OF_FUEL
+    assert "ran out of fuel" in one_line_error(p)
+    p = wb("run", command, "--max-memory", "1M", "--", "memory")
+    assert (p.returncode, p.stdout) == (1, b"grow failed\n")
+    p = wb("run", command, "--", "trap")
+    assert p.returncode == cli.EXIT_TRAP and "unreachable" in one_line_error(p)
+    p = wb("run", command, "--max-instances", "0")
+    assert p.returncode == cli.EXIT_FAILURE and "--max-instances" in one_line_error(p)
+
+
+def test_run_component_ctrl_c_exits_130(command):
+    proc = subprocess.Popen([sys.executable, "-m", "wasmbind", "run", str(command),
+                             "--timeout", "60", "--", "spin"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=ENV)
+    try:
+        assert proc.stdout.readline() == b"spinning\n"  # it is inside the loop now
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == cli.EXIT_INTERRUPTED
+    assert err == b"wasmbind: error: interrupted\n"
+
+
+def test_run_component_refusals(command, tmp_path):
+    p = wb("run", command, "--invoke", "run")
+    assert p.returncode == cli.EXIT_USAGE and "only for core modules" in one_line_error(p)
+    bad = tmp_path / "broken.wasm"
+    bad.write_bytes(b"\0asm\x0d\x00\x01\x00" + b"\xff" * 64)
+    p = wb("run", bad)
+    assert p.returncode == cli.EXIT_FAILURE and "cannot compile" in one_line_error(p)
+    empty = tmp_path / "empty.wasm"
+    empty.write_bytes(b"\0asm\x0d\x00\x01\x00")     # a valid component that runs nothing
+    p = wb("run", empty)
+    assert p.returncode == cli.EXIT_FAILURE
+    assert "not a WASI command: the component exports no wasi:cli/run" in one_line_error(p)
+
+
+def test_inspect_component_prints_wit(command):
+    p = wb("inspect", command)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    assert text.startswith("world {\n") and text.endswith("}\n")
+    assert "  import wasi:cli/environment@0.2.0: interface {\n" \
+           "    get-arguments: func() -> list<string>;\n  }\n" in text
+    assert "  export wasi:cli/run@0.2.0: interface {\n    run: func() -> result;\n  }\n" in text
+    p = wb("inspect", command, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["kind"] == "component"
+    assert list(doc["exports"]) == ["wasi:cli/run@0.2.0"]
+    assert "wasi:cli/exit@0.2.0" in doc["imports"]
+    assert doc["exports"]["wasi:cli/run@0.2.0"] == "interface {\n  run: func() -> result;\n}"
+    assert doc["wit"] == text.rstrip("\n")
+
+
 # ---------------------------------------------------------------- bench (in process)
 
 def test_bench_dispatches_to_wasmbind_bench(monkeypatch):

@@ -6,6 +6,10 @@
                            [--max-memories N] [--max-instances N]
                            [--max-open-files N] [--invoke NAME] -- args...
     python -m wasmbind inspect mod.wasm [--json]
+
+``run`` takes a WASI preview 1 module or a WASI preview 2 command component
+(one that exports ``wasi:cli/run``), told apart by the binary; ``inspect``
+lists a module's imports and exports, or prints a component's as WIT.
     python -m wasmbind bench ...          (wasmbind.bench.main)
 
 Exit status of ``run``: the program's own exit code (0..125); otherwise
@@ -58,16 +62,18 @@ def _err(message: str) -> None:
 
 
 def _build_parser() -> _Parser:
+    from wasmbind.wasi import DEFAULT_COMPONENT_LIMITS as CL
     from wasmbind.wasi import DEFAULT_LIMITS, DEFAULT_MAX_OPEN_FILES
     parser = _Parser(prog=PROG, description="Run and inspect WebAssembly modules with wasmbind.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser(
         "run", help="run a WASI command (or one export) in a sandbox",
-        description="Run a WASI (preview 1) program with no access to the host beyond what "
-                    "the options give it. Arguments for the program go after '--'. "
-                    "The program's exit code becomes wasmbind's.")
-    run.add_argument("program", help="a .wasm binary or .wat text file")
+        description="Run a WASI program (a preview 1 module, or a preview 2 command "
+                    "component exporting wasi:cli/run) with no access to the host beyond what "
+                    "the options give it, and no network. Arguments for the program go after "
+                    "'--'. The program's exit code becomes wasmbind's.")
+    run.add_argument("program", help="a .wasm binary (module or component) or .wat text file")
     run.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST][:ro]",
                      help="give the program the host directory HOST at guest path GUEST "
@@ -86,27 +92,31 @@ def _build_parser() -> _Parser:
     run.add_argument("--max-table-elements", metavar="N",
                      help="cap each table at N elements (default %d; 'none': no cap)"
                           % DEFAULT_LIMITS["table_elements"])
+    # a component is several core instances: its defaults are higher
     run.add_argument("--max-tables", metavar="N",
-                     help="allow at most N tables (default %d; 'none': the engine's 10000)"
-                          % DEFAULT_LIMITS["tables"])
+                     help="allow at most N tables (default %d, %d for a component; 'none': "
+                          "the engine's 10000)" % (DEFAULT_LIMITS["tables"], CL["tables"]))
     run.add_argument("--max-memories", metavar="N",
-                     help="allow at most N linear memories (default %d; 'none': the engine's "
-                          "10000)" % DEFAULT_LIMITS["memories"])
+                     help="allow at most N linear memories (default %d, %d for a component; "
+                          "'none': the engine's 10000)" % (DEFAULT_LIMITS["memories"], CL["memories"]))
     run.add_argument("--max-instances", metavar="N",
-                     help="allow at most N instances (default %d; 'none': the engine's 10000)"
-                          % DEFAULT_LIMITS["instances"])
+                     help="allow at most N instances (default %d, %d for a component; 'none': "
+                          "the engine's 10000)" % (DEFAULT_LIMITS["instances"], CL["instances"]))
     run.add_argument("--max-open-files", metavar="N",
                      help="let the program hold at most N files and directories open at once "
-                          "(default %d; 'none': no cap)" % DEFAULT_MAX_OPEN_FILES)
+                          "(default %d; 'none': no cap; not enforced for a component)"
+                          % DEFAULT_MAX_OPEN_FILES)
     run.add_argument("--max-wasm-stack", metavar="SIZE",
                      help="bytes of native stack Wasm may use (4K..4M; suffixes K, M)")
     run.add_argument("--invoke", metavar="NAME",
                      help="call the export NAME with the arguments (converted to its parameter "
-                          "types) instead of running _start, and print its results")
+                          "types) instead of running _start, and print its results "
+                          "(core modules only)")
 
     insp = sub.add_parser("inspect", help="list a module's imports and exports with their types",
-                          description="List a module's imports and exports with their types.")
-    insp.add_argument("module", help="a .wasm binary or .wat text file")
+                          description="List a module's imports and exports with their types; "
+                                      "for a component, print them as a WIT world.")
+    insp.add_argument("module", help="a .wasm binary (module or component) or .wat text file")
     insp.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     sub.add_parser("bench", help="run wasmbind's benchmarks (see 'wasmbind bench --help')",
@@ -226,17 +236,31 @@ def _format_value(v: Any) -> str:
 
 def _cmd_run(ns: argparse.Namespace) -> int:
     from wasmbind._core import Module
+    from wasmbind.component import Component
     from wasmbind.errors import TrapCode
     from wasmbind.types import FuncType
-    from wasmbind.wasi import DEFAULT_LIMITS, DEFAULT_MAX_OPEN_FILES, INHERIT, _program_name, run_wasi, sandbox_engine
+    from wasmbind.wasi import (
+        DEFAULT_COMPONENT_LIMITS,
+        DEFAULT_LIMITS,
+        DEFAULT_MAX_OPEN_FILES,
+        INHERIT,
+        _is_component_program,
+        _program_name,
+        run_wasi,
+        sandbox_engine,
+    )
 
     if not os.path.isfile(ns.program):
         raise UsageError("no such file: %s" % ns.program)
+    is_component = _is_component_program(ns.program)
+    if is_component and ns.invoke is not None:
+        raise UsageError("--invoke: only for core modules; a component runs its wasi:cli/run")
+    defaults = DEFAULT_COMPONENT_LIMITS if is_component else DEFAULT_LIMITS
     dirs = [_parse_dir(spec) for spec in ns.dir]
     env = _env_items(ns.env)
     max_memory = None if ns.max_memory is None else _parse_size("--max-memory", ns.max_memory)
     limits = {key: _parse_count("--max-" + option, getattr(ns, "max_" + option.replace("-", "_")),
-                                DEFAULT_LIMITS[key])
+                                defaults[key])
               for key, option in (("table_elements", "table-elements"), ("tables", "tables"),
                                   ("memories", "memories"), ("instances", "instances"))}
     max_open_files = _parse_count("--max-open-files", ns.max_open_files, DEFAULT_MAX_OPEN_FILES)
@@ -249,11 +273,12 @@ def _cmd_run(ns: argparse.Namespace) -> int:
         engine = sandbox_engine(fuel=ns.fuel is not None, max_wasm_stack=stack)
     except ValueError as exc:
         raise UsageError("--max-wasm-stack: %s" % exc) from None
-    module = Module.from_file(engine, ns.program)
+    program = (Component.from_file(engine, ns.program) if is_component
+               else Module.from_file(engine, ns.program))
 
     invoke_args: List[Any] = []
     if ns.invoke is not None:
-        exports = {e.name: e.type for e in module.exports}
+        exports = {e.name: e.type for e in program.exports}
         ftype = exports.get(ns.invoke)
         if not isinstance(ftype, FuncType):
             raise UsageError("--invoke: the module has no exported function %r" % ns.invoke)
@@ -268,7 +293,7 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        result = run_wasi(module, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
+        result = run_wasi(program, argv, env=env, inherit_env=ns.inherit_env, stdin=INHERIT,
                           stdout=INHERIT, stderr=INHERIT, dirs=dirs, fuel=ns.fuel,
                           timeout=ns.timeout, max_memory=max_memory,
                           max_table_elements=limits.pop("table_elements"), limits=limits,
@@ -334,10 +359,28 @@ def _json_type(t: Any) -> dict:
     return {"kind": "unknown", "repr": repr(t)}
 
 
+def _inspect_component(path: str, as_json: bool) -> int:
+    from wasmbind.component import Component
+    component = Component.from_file(None, path)
+    world = component.type
+    if as_json:
+        doc = {"kind": "component",
+               "imports": {name: str(t) for name, t in world.imports.items()},
+               "exports": {name: str(t) for name, t in world.exports.items()},
+               "wit": str(world)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return 0
+    sys.stdout.write(str(world).rstrip("\n") + "\n")
+    return 0
+
+
 def _cmd_inspect(ns: argparse.Namespace) -> int:
     from wasmbind._core import Module
+    from wasmbind.wasi import _is_component_program
     if not os.path.isfile(ns.module):
         raise UsageError("no such file: %s" % ns.module)
+    if _is_component_program(ns.module):
+        return _inspect_component(ns.module, ns.json)
     module = Module.from_file(None, ns.module)
     imports, exports = module.imports, module.exports
     if ns.json:
@@ -399,12 +442,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _err("cannot compile the module: %s" % _first_line(str(exc)))
         return EXIT_FAILURE
     except LinkError as exc:
-        _err("cannot link the module: %s" % _first_line(str(exc)))
+        message = _first_line(str(exc))
+        # a component's instantiation reports store limits as a link failure
+        _err(_limit_hint(message) if _is_limit(message) else "cannot link the module: " + message)
         return EXIT_FAILURE
     except (OSError, WasmError, ValueError) as exc:
-        message = _first_line(str(exc)) or type(exc).__name__
-        if "resource limit exceeded" in message or "exceeds table limits" in message or \
-                "exceeds memory limits" in message:
-            message += " (see --max-memory, --max-memories, --max-tables, --max-table-elements)"
-        _err(message)
+        _err(_limit_hint(_first_line(str(exc)) or type(exc).__name__))
         return EXIT_FAILURE
+
+
+def _is_limit(message: str) -> bool:
+    return ("resource limit exceeded" in message or "exceeds table limits" in message
+            or "exceeds memory limits" in message)
+
+
+def _limit_hint(message: str) -> str:
+    """``message`` with the options that raise the limit it hit, if it is one."""
+    if "instance count" in message:
+        return message + " (see --max-instances)"
+    if _is_limit(message):
+        return message + " (see --max-memory, --max-memories, --max-tables, --max-table-elements)"
+    return message

@@ -1,21 +1,25 @@
-"""Run a WASI (preview 1) program in a sandbox, in the spirit of ``subprocess.run``.
+"""Run a WASI program in a sandbox, in the spirit of ``subprocess.run``: a
+preview 1 module or a preview 2 command component (``wasi:cli/run``).
 
 >>> from wasmbind import run_wasi
 >>> r = run_wasi('(module (func (export "_start")) (memory (export "memory") 1))')
 >>> r.returncode, r.stdout, r.trap
 (0, b'', None)
 
-``run_wasi`` compiles (or takes) a module, gives it a fresh :class:`Store` with
-a :class:`WasiConfig` built from the keyword arguments, links WASI preview 1,
-runs ``_start`` (or the export named by ``invoke``) under the limits asked for,
-and returns a :class:`WasiResult`. Pure Python: everything goes through the
-public classes of ``wasmbind._core``.
+``run_wasi`` compiles (or takes) a module or a component, told apart by the
+binary, gives it a fresh :class:`Store` with a :class:`WasiConfig` built from
+the keyword arguments, links WASI preview 1 (a module) or preview 2 (a
+component), runs ``_start`` or ``wasi:cli/run`` (or the export named by
+``invoke``) under the limits asked for, and returns a :class:`WasiResult`.
+Pure Python: everything goes through the public classes of ``wasmbind._core``.
 
 How an execution ends:
 
 * ``_start`` returns, or the program calls ``proc_exit(n)``: ``returncode`` is
   0 or ``n`` and ``trap`` is None. (The engine only accepts exit statuses
-  0..125; ``proc_exit`` with a larger value is reported as a trap.)
+  0..125; ``proc_exit`` with a larger value is reported as a trap.) A
+  component's ``wasi:cli/run`` returning ok is 0, returning err is 1, and
+  ``wasi:cli/exit`` with ok or err is 0 or 1 (WASI 0.2 has no other codes).
 * a trap, running out of fuel (``TrapCode.OUT_OF_FUEL``) or passing the
   deadline (``TrapCode.INTERRUPT``): reported, not raised: ``returncode`` is
   None and ``trap`` holds the :class:`Trap`. ``check=True`` (or
@@ -40,9 +44,24 @@ import time
 import weakref
 from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from wasmbind._core import Engine, Instance, Linker, Memory, Module, Store, WasiConfig, _looks_like_wat, shared_engine
+from wasmbind._core import (
+    Component,
+    ComponentExports,
+    ComponentLinker,
+    Engine,
+    Instance,
+    Linker,
+    Memory,
+    Module,
+    Store,
+    WasiConfig,
+    _is_component_binary,
+    _looks_like_wat,
+    _wasi_run_export,
+    shared_engine,
+)
 from wasmbind.config import Config
-from wasmbind.errors import LinkError, Trap, TrapCode, WasiExit
+from wasmbind.errors import ComponentError, LinkError, Trap, TrapCode, WasiExit
 
 __all__ = [
     "run_wasi",
@@ -52,8 +71,10 @@ __all__ = [
     "INHERIT",
     "DEVNULL",
     "load_module",
+    "load_program",
     "sandbox_engine",
     "DEFAULT_LIMITS",
+    "DEFAULT_COMPONENT_LIMITS",
     "DEFAULT_MAX_TABLE_ELEMENTS",
     "DEFAULT_MAX_OPEN_FILES",
 ]
@@ -72,6 +93,17 @@ DEFAULT_LIMITS: Dict[str, int] = {
     "tables": 4,
     "memories": 1,
     "instances": 1,
+}
+#: The store limits for a component (a preview 2 command). A component is
+#: several core instances linked together (the program, its WASI adapter,
+#: shims), with a memory and tables for some of them, all made when it is
+#: instantiated; so the counts are higher than a module's and bound the same
+#: thing: the host memory its store can take.
+DEFAULT_COMPONENT_LIMITS: Dict[str, int] = {
+    "table_elements": 1_000_000,
+    "tables": 16,
+    "memories": 4,
+    "instances": 32,
 }
 #: Default cap on elements per table (``max_table_elements``).
 DEFAULT_MAX_TABLE_ELEMENTS: int = DEFAULT_LIMITS["table_elements"]
@@ -230,6 +262,70 @@ def load_module(program: Any, engine: Optional[Engine] = None) -> Module:
                     % type(program).__name__)
 
 
+def _component_text(text: str) -> bool:
+    """Whether WAT-like text is component text: ``(component`` after any
+    whitespace and comments."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith(";;", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif text.startswith("(;", i):
+            j = text.find(";)", i + 2)
+            i = n if j < 0 else j + 2
+        else:
+            break
+    rest = text[i:i + 11]
+    return rest.startswith("(component") and (len(rest) == 10 or not rest[10].isalnum())
+
+
+def _is_component_program(program: Any) -> bool:
+    """Whether ``program`` (anything :func:`load_program` takes) is a
+    component: a :class:`Component`, or bytes, a file or text that hold one."""
+    if isinstance(program, Component):
+        return True
+    if isinstance(program, Module):
+        return False
+    if isinstance(program, str) and _looks_like_wat(program):
+        return _component_text(program)
+    if isinstance(program, (str, os.PathLike)):
+        try:
+            with open(os.fspath(program), "rb") as f:
+                head = f.read(4096)
+        except OSError:
+            return False  # loading says what is wrong with the file
+    elif isinstance(program, (bytes, bytearray, memoryview)):
+        head = bytes(memoryview(program).cast("B")[:4096])
+    else:
+        return False
+    if head[:4] == b"\0asm":
+        return _is_component_binary(head)
+    try:
+        return _looks_like_wat(head.decode("utf-8")) and _component_text(head.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+
+
+def load_program(program: Any, engine: Optional[Engine] = None) -> Union[Module, Component]:
+    """A :class:`Module` or a :class:`wasmbind.component.Component`, compiled
+    from ``program`` on ``engine`` (None: the default engine).
+
+    ``program`` is what :func:`load_module` takes, or a component in any of
+    those forms (a Component, a path, bytes, component text); which of the two
+    it is comes from the binary (its header's layer field), not the name.
+    """
+    if isinstance(program, Component):
+        return program
+    if not _is_component_program(program):
+        return load_module(program, engine)
+    if isinstance(program, (str, os.PathLike)) and not (
+            isinstance(program, str) and _looks_like_wat(program)):
+        return Component.from_file(engine, program)
+    return Component(engine, program)
+
+
 def _program_name(program: Any) -> str:
     """argv[0] by default: the file's name, readable even when the name is not
     UTF-8 (undecodable bytes become U+FFFD: WASI carries only UTF-8)."""
@@ -317,11 +413,12 @@ def _count(name: str, v: Any) -> None:
 
 
 def _store_limits(limits: Optional[Mapping[str, Optional[int]]], max_memory: Optional[int],
-                  max_table_elements: Optional[int]) -> Dict[str, Optional[int]]:
-    """DEFAULT_LIMITS, then ``max_memory`` / ``max_table_elements``, then
-    ``limits`` (None: the engine's default); one limit given two different
-    ways is an error."""
-    out: Dict[str, Optional[int]] = dict(DEFAULT_LIMITS)
+                  max_table_elements: Optional[int],
+                  defaults: Mapping[str, int] = DEFAULT_LIMITS) -> Dict[str, Optional[int]]:
+    """``defaults`` (DEFAULT_LIMITS or DEFAULT_COMPONENT_LIMITS), then
+    ``max_memory`` / ``max_table_elements``, then ``limits`` (None: the
+    engine's default); one limit given two different ways is an error."""
+    out: Dict[str, Optional[int]] = dict(defaults)
     shorthands = {"memory_size": ("max_memory", max_memory, None),
                   "table_elements": ("max_table_elements", max_table_elements,
                                      DEFAULT_MAX_TABLE_ELEMENTS)}
@@ -447,6 +544,28 @@ class _FdBudget:
 
 # ---------------------------------------------------------------- run
 
+def _run_component(instance: Any, invoke: Optional[str], invoke_args: Sequence[Any]) -> Any:
+    """Run a component instance: its ``wasi:cli/run``, or the function named by
+    ``invoke`` (``name`` or ``iface#name``); returns what that returned."""
+    if invoke is None:
+        run = _wasi_run_export(instance)
+        if run is None:
+            raise LinkError("not a WASI command: the component exports no wasi:cli/run "
+                            "interface (exports: %s; name a function to call: invoke=NAME, "
+                            "--invoke NAME)" % (", ".join(instance.exports) or "none"))
+        run()
+        return None
+    scope, sep, name = invoke.rpartition("#")
+    exports = instance.exports
+    if sep:
+        if scope not in exports or not isinstance(exports[scope], ComponentExports):
+            raise LinkError("the component exports no interface named %r" % (scope,))
+        exports = exports[scope]
+    if name not in exports or not callable(exports[name]):
+        raise LinkError("the component exports no function named %r" % (invoke,))
+    return exports[name](*invoke_args)
+
+
 def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *,
              env: Optional[Mapping[Any, Any]] = None, inherit_env: bool = False,
              stdin: Any = None, stdout: Any = CAPTURE, stderr: Any = CAPTURE,
@@ -461,7 +580,13 @@ def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *
              text: bool = False, check: bool = False) -> WasiResult:
     """Run a WASI command in a fresh store and return a :class:`WasiResult`.
 
-    ``program``: path, bytes, WAT text or :class:`Module` (see :func:`load_module`).
+    ``program``: path, bytes, WAT text or :class:`Module` (see :func:`load_module`),
+    or a WASI preview 2 command component in any of those forms or as a
+    :class:`wasmbind.component.Component` (see :func:`load_program`); the
+    binary says which. A component runs its ``wasi:cli/run`` export, linked
+    with WASI preview 2, with the same options, limits and result (its store
+    limits default to ``DEFAULT_COMPONENT_LIMITS``; ``max_open_files`` is not
+    enforced for it, see docs/sandbox.md). Neither kind gets network access.
     ``argv``: the full argv, program name first (default: the file name); each
     item a str (given to the program as UTF-8) or bytes (given as they are;
     the engine carries only UTF-8). ``env``: the environment (default empty),
@@ -488,8 +613,10 @@ def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *
     instantiation raises WasmError.
 
     ``invoke``: call this export (with ``invoke_args``) instead of ``_start``,
-    after ``_initialize`` if the module has one; its result is ``value``.
-    ``config``/``engine``: the engine to use (a Module brings its own).
+    after ``_initialize`` if the module has one; its result is ``value``. For
+    a component: an exported function, or ``"iface#func"`` for a function of an
+    exported interface, called instead of ``wasi:cli/run``.
+    ``config``/``engine``: the engine to use (a Module or Component brings its own).
     ``text``: decode captured output as UTF-8. ``check``: raise the trap, or
     :class:`WasiExit` for a non-zero exit, instead of returning.
     """
@@ -581,15 +708,18 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
         _count("max_open_files", max_open_files)
     if invoke is not None and not isinstance(invoke, str):
         raise TypeError("invoke must be an export name (a str), not %s" % type(invoke).__name__)
-    store_limits = _store_limits(limits, max_memory, max_table_elements)
+    is_component = _is_component_program(program)
+    store_limits = _store_limits(limits, max_memory, max_table_elements,
+                                 DEFAULT_COMPONENT_LIMITS if is_component else DEFAULT_LIMITS)
     if argv is not None and (isinstance(argv, (str, bytes, bytearray)) or
                              not hasattr(argv, "__iter__")):
         raise TypeError("argv must be a list of str or bytes, not %s" % type(argv).__name__)
 
-    # the engine: the Module's own, the one given, or a shared one per config
-    if isinstance(program, Module):
+    # the engine: the Module's (Component's) own, the one given, or a shared one per config
+    if isinstance(program, (Module, Component)):
+        kind = type(program).__name__
         if engine is not None and engine is not program.engine:
-            raise ValueError("the Module was compiled for a different Engine")
+            raise ValueError("the %s was compiled for a different Engine" % kind)
         engine = program.engine
     if engine is not None:
         if config is not None or max_wasm_stack is not None:
@@ -610,11 +740,14 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
     else:
         engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack,
                                 asynchronous=asynchronous)
-    module = load_module(program, engine)
+    if is_component and asynchronous:
+        raise NotImplementedError("run_wasi_async runs preview-1 modules only for now; "
+                                  "run a component with run_wasi")
+    module = load_program(program, engine)
 
     args = [_program_name(program)] if argv is None else list(argv)
     wc = _wasi_config(args, env, inherit_env, stdin, stdout, stderr, dirs, max_output)
-    if max_open_files is not None and store_limits["instances"]:
+    if max_open_files is not None and store_limits["instances"] and not is_component:
         # the descriptor budget's forwarder is an instance, but not the program's
         store_limits["instances"] = min(store_limits["instances"] + 1, 2**63 - 1)
 
@@ -626,10 +759,14 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
         if counting:
             store.set_fuel(initial_fuel)
         store.set_limits(**store_limits)
-        linker = Linker(engine)
-        linker.define_wasi()
-        if max_open_files is not None:
-            _FdBudget(store, linker, max_open_files, run)
+        if is_component:
+            linker: Any = ComponentLinker(engine)
+            linker.add_wasip2()
+        else:
+            linker = Linker(engine)
+            linker.define_wasi()
+            if max_open_files is not None:
+                _FdBudget(store, linker, max_open_files, run)
 
         returncode: Optional[int] = None
         trap: Optional[Trap] = None
@@ -640,7 +777,9 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
         try:
             instance = await run.link(linker, store, module)
             exports = instance.exports
-            if invoke is not None:
+            if is_component:
+                value = _run_component(instance, invoke, invoke_args)
+            elif invoke is not None:
                 if invoke not in exports:
                     raise LinkError("the module has no export named %r" % (invoke,))
                 if "_initialize" in exports:
@@ -655,6 +794,10 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
             returncode = 0
         except WasiExit as exc:
             returncode = exc.code
+        except ComponentError:
+            if not is_component or invoke is not None:
+                raise
+            returncode = 1  # wasi:cli/run returned err: exit code 1, as wasi:cli/exit(err)
         except Trap as exc:
             trap = exc
         finally:
