@@ -87,6 +87,59 @@ static inline size_t wb_stack_left(void) {
     return (size_t)((uintptr_t)&here - low);
 }
 
+/* The thread-local above costs a call into the C library per read in a
+ * shared library (__tls_get_addr), on every call into Wasm. So each store
+ * also keeps the lowest stack address of the last thread that entered it,
+ * with that thread's wb_thread_id(): a plain compare then finds it again.
+ * A thread identifier can come back for a new thread (with another stack)
+ * once its thread is gone; every such reuse is preceded by a bump of
+ * wb_stack_epoch, which the store's copy must match: a thread that looked
+ * up its stack bumps it when it exits (a pthread key's destructor), and a
+ * fork's child bumps it (the parent's other threads are gone there). Where
+ * that cannot be arranged (no pthreads, no key), stores keep no copy. */
+#if !defined(_WIN32)
+static unsigned long wb_stack_epoch = 1;  /* 0 in a store: no copy */
+static pthread_key_t wb_stack_key;
+static int wb_stack_key_ok;                   /* the key exists */
+static WB_THREAD_LOCAL int wb_stack_armed;    /* this thread's exit bumps the epoch */
+static pthread_once_t wb_stack_once = PTHREAD_ONCE_INIT;
+
+static void wb_stack_epoch_bump(void) {
+    __atomic_add_fetch(&wb_stack_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+static void wb_stack_thread_exit(void *unused) {
+    (void)unused;
+    wb_stack_armed = 0; /* anything this thread still runs keeps no copy */
+    wb_stack_epoch_bump();
+}
+
+static void wb_stack_key_create(void) {
+    if (pthread_key_create(&wb_stack_key, wb_stack_thread_exit) == 0 &&
+        pthread_atfork(NULL, NULL, wb_stack_epoch_bump) == 0)
+        wb_stack_key_ok = 1;
+}
+
+/* The epoch the calling thread may file its copy under, 0 for none. */
+static unsigned long wb_stack_epoch_for_copy(void) {
+    unsigned long epoch = __atomic_load_n(&wb_stack_epoch, __ATOMIC_ACQUIRE);
+    if (!wb_stack_armed) {
+        pthread_once(&wb_stack_once, wb_stack_key_create);
+        if (!wb_stack_key_ok || pthread_setspecific(wb_stack_key, (void *)1) != 0)
+            return 0;
+        wb_stack_armed = 1;
+    }
+    return epoch;
+}
+
+static inline unsigned long wb_stack_epoch_now(void) {
+    return __atomic_load_n(&wb_stack_epoch, __ATOMIC_ACQUIRE);
+}
+#else
+static unsigned long wb_stack_epoch_for_copy(void) { return 0; }
+static inline unsigned long wb_stack_epoch_now(void) { return 1; }
+#endif
+
 
 /* --------------------------------------------- GIL-aware callback entries */
 
@@ -115,6 +168,9 @@ struct wb_store_state {
     PyThreadState *saved_ts;  /* that call's thread state, taken back when it returns */
     size_t stack_need;        /* native stack a call needs: max_wasm_stack + WB_STACK_MARGIN */
     int async_yield;          /* an async store (aio/): Wasm yields to its poller at every tick */
+    unsigned long stack_thread; /* wb_thread_id() of the last thread that entered, and */
+    uintptr_t stack_low;        /* its stack's lowest address, valid while */
+    unsigned long stack_epoch;  /* this is wb_stack_epoch (0: no copy) */
 };
 
 /* Identity of the main thread, the only one where Python runs signal handlers. */
@@ -232,15 +288,32 @@ static wasmtime_error_t *wb_epoch_entry(wasmtime_context_t *ctx, void *data, uin
     return r;
 }
 
+/* wb_state_enter for a thread the store has no copy of the stack for: looks
+ * it up and keeps the copy (a function call, the slow path). */
+static int wb_state_enter_new_thread(wb_store_state_t *st, unsigned long me) {
+    unsigned long epoch = wb_stack_epoch_for_copy();
+    size_t left = wb_stack_left();
+    st->stack_thread = me;
+    st->stack_low = wb_stack_low;
+    st->stack_epoch = epoch;
+    return left < st->stack_need ? -1 : 0;
+}
+
 /* Before a call into the store (the store's context already checked): 0, or
- * -1 (nothing changed) when the thread's stack has too little room left. Only
+ * -1 (no call entered) when the thread's stack has too little room left. Only
  * the outermost call into a store is checked: the engine keeps the stack
  * limit it set then for calls nested in it. */
 static inline int wb_state_enter(wb_store_state_t *st) {
     if (st->depth == 0) {
-        if (wb_stack_left() < st->stack_need)
+        char here;
+        unsigned long me = wb_thread_id();
+        if (me != st->stack_thread || st->stack_epoch != wb_stack_epoch_now()) {
+            if (wb_state_enter_new_thread(st, me))
+                return -1;
+        } else if ((size_t)((uintptr_t)&here - st->stack_low) < st->stack_need) {
             return -1;
-        st->owner = wb_thread_id();
+        }
+        st->owner = me;
     }
     st->depth += 1;
     return 0;

@@ -124,6 +124,45 @@ def test_engine_tick_and_epoch():
     assert inst.exports.add(2, 3) == 5
 
 
+def _elf_section(image, name):
+    """The bytes of section ``name`` of a serialized module (a little-endian ELF64)."""
+    assert image[:4] == b"\x7fELF" and image[4] == 2 and image[5] == 1
+    shoff = int.from_bytes(image[0x28:0x30], "little")
+    shentsize, shnum, shstrndx = (int.from_bytes(image[i:i + 2], "little") for i in (0x3A, 0x3C, 0x3E))
+
+    def header(i):
+        h = image[shoff + i * shentsize:shoff + (i + 1) * shentsize]
+        return (int.from_bytes(h[0:4], "little"), int.from_bytes(h[24:32], "little"),
+                int.from_bytes(h[32:40], "little"))
+    _, stroff, _ = header(shstrndx)
+    for i in range(shnum):
+        nameoff, off, size = header(i)
+        end = image.index(b"\0", stroff + nameoff)
+        if image[stroff + nameoff:end] == name.encode():
+            return image[off:off + size]
+    raise AssertionError("no section %s" % name)
+
+
+@pytest.mark.parametrize("module", ["kernels", "kernels_simd"])
+def test_default_engine_compiles_what_wasmtime_default_compiles(module):
+    # Engine() must run kernels at the engine's own full speed: the machine
+    # code it compiles is byte for byte what `wasmtime.Engine()` compiles, and
+    # the whole artifact is wasmtime-py's with only "memory never moves" set.
+    wasmtime = pytest.importorskip("wasmtime")
+    from wasmbind.bench import kernels
+    wasm = kernels.read_bytes(module)
+    ours = Module(Engine(), wasm).serialize()
+    theirs = wasmtime.Module(wasmtime.Engine(), wasm).serialize()
+    assert _elf_section(ours, ".text") == _elf_section(theirs, ".text")
+    cfg = wasmtime.Config()
+    cfg.memory_may_move = False
+    assert ours == wasmtime.Module(wasmtime.Engine(cfg), wasm).serialize()
+    assert Module(wasmbind.default_engine(), wasm).serialize() == ours
+    # the comparison sees code differences: epoch checks change the code
+    sandbox = Module(Engine(Config.sandbox()), wasm).serialize()
+    assert _elf_section(sandbox, ".text") != _elf_section(ours, ".text")
+
+
 def test_default_engine_is_shared():
     assert wasmbind.default_engine() is wasmbind.default_engine()
     assert Store().engine is wasmbind.default_engine()

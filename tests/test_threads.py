@@ -530,6 +530,30 @@ print(outcome(lambda: wasmbind.instantiate(REC, {"env": {"h": abs}}).exports.r(0
     assert_clean(proc, "['STACK_OVERFLOW', 'STACK_OVERFLOW', True]\nSTACK_OVERFLOW\nSTACK_OVERFLOW")
 
 
+def test_store_stack_bound_never_carries_over_to_another_thread():
+    # A store remembers the stack bound of the last thread that called it. One
+    # store is called from threads of sizes on both sides of what the engine
+    # needs (640 KiB), each ended before the next starts, so that a new thread
+    # can reuse an old one's identity and stack: every outcome must be what a
+    # fresh store (nothing remembered) gives on that thread, never a run on a
+    # stack too small for it (that would be a crash).
+    code = SMALL_STACK + r'''
+eng = Engine()
+rec = Module(eng, REC)
+shared = Instance(Store(eng), rec, [lambda x: x])
+def both():
+    fresh = outcome(lambda: Instance(Store(eng), rec, [lambda x: x]).exports.r(0))
+    return fresh, outcome(lambda: shared.exports.r(0))
+res = [("main",) + both()]
+for kib in [300, 1024, 300, 2048, 300, 1024, 1024, 300, 300, 700, 512] * 3:
+    res.append((kib,) + on_thread(kib, both))
+res.append(("main",) + both())
+print([r for r in res if r[1] != r[2]], sorted({r[2] for r in res}))
+'''
+    proc = run_py(code)
+    assert_clean(proc, "[] ['STACK_OVERFLOW', 'refused']")
+
+
 SLEEP = """(module
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)

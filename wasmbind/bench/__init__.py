@@ -21,7 +21,8 @@ Groups (``--only`` takes a comma-separated list of them):
 ``aio``      asyncio: awaited calls, the loop's lag while guests spin, guests vs threads
 
 Methodology: within one run, contestants are timed interleaved (round-robin,
-several rounds) and the best round is kept; every figure is also given as a
+many short samples of a millisecond or less, so that the scheduler of a loaded
+machine spares some) and the best sample is kept; every figure is also given as a
 ratio to a reference measured in the same run, since only ratios carry over
 between machines. Output: a markdown table (stdout and ``DIR/wasmbind-bench.md``)
 and a chart (``DIR/wasmbind-bench.png``, needs matplotlib: ``pip install

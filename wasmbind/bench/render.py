@@ -124,9 +124,11 @@ def markdown(report: Report, info: Dict[str, str], elapsed: float,
     out.append("")
     for note in report.notes:
         out.append("- " + note)
-    out.append("- Times: best of %d interleaved rounds; ratios are to the reference named in "
-               "each section, measured in the same run. Total run time %.0f s." % (
-                   report.settings.rounds, elapsed))
+    st = report.settings
+    out.append("- Times: the best of interleaved short samples (%g ms each, at least %d rounds and "
+               "%g s per contestant); ratios are to the reference named in each section, "
+               "measured in the same run. Total run time %.0f s." % (
+                   st.sample_s * 1e3, st.rounds, st.budget_s, elapsed))
     out.append("")
     return "\n".join(out)
 

@@ -13,8 +13,9 @@ MODES = ("full", "quick", "smoke")
 # Every size and repeat count, one column per mode (in the order of MODES).
 _TABLE: Dict[str, Tuple[Any, Any, Any]] = {
     #               full              quick            smoke
-    "sample_s":    (0.01,             0.005,           0.0005),  # a sample runs this long at least
-    "rounds":      (11,               4,               1),       # best of this many rounds
+    "sample_s":    (0.001,            0.0005,          0.0005),  # a sample runs this long at least
+    "rounds":      (11,               4,               1),       # best of at least this many rounds
+    "budget_s":    (0.15,             0.04,            0.0),     # ... and until a timer ran this long
     "py_rounds":   (3,                2,               1),       # the same, pure-Python kernels
     "host_n":      (20000,            5000,            200),     # host calls per Wasm call
     "copy_bytes":  (1 << 20,          1 << 20,         1 << 20),
@@ -39,6 +40,7 @@ class Settings:
     mode: str
     sample_s: float
     rounds: int
+    budget_s: float
     py_rounds: int
     host_n: int
     copy_bytes: int
@@ -86,6 +88,9 @@ def call_timer(fn: Callable[..., Any], *args: Any) -> timeit.Timer:
     return timer("f(%s)" % ", ".join(texts), f=fn, **names)
 
 
+_MAX_ROUNDS = 5000  # bounds measure() whatever the timers do
+
+
 def _calibrate(t: timeit.Timer, sample_s: float) -> int:
     n = 1
     while True:
@@ -99,20 +104,32 @@ def measure(timers: Dict[Any, timeit.Timer], st: Settings,
             slow: Sequence[Any] = ()) -> Dict[Any, float]:
     """Best seconds per execution of each timer, timed round-robin.
 
+    Samples are short (``st.sample_s``, a millisecond or less) and many: each
+    timer runs at least ``st.rounds`` rounds and until its samples add up to
+    ``st.budget_s``. On a loaded machine a sample of several milliseconds is
+    nearly always cut by the scheduler; the best of many short ones is not,
+    so the ratios between contestants stay put from run to run.
     Timers in ``slow`` (pure-Python kernels) run once per round and for
     ``st.py_rounds`` rounds only.
     """
     numbers = {k: 1 if k in slow else _calibrate(t, st.sample_s) for k, t in timers.items()}
     best = {k: float("inf") for k in timers}
+    spent = {k: 0.0 for k in timers}
     gc_was = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        for r in range(st.rounds):
-            for k, t in timers.items():
-                if k in slow and r >= st.py_rounds:
-                    continue
-                best[k] = min(best[k], t.timeit(numbers[k]) / numbers[k])
+        r = 0
+        while True:
+            due = [k for k in timers if (r < st.py_rounds if k in slow else
+                                         r < st.rounds or spent[k] < st.budget_s)]
+            if not due or r >= _MAX_ROUNDS:
+                break
+            for k in due:
+                dt = timers[k].timeit(numbers[k])
+                spent[k] += dt
+                best[k] = min(best[k], dt / numbers[k])
+            r += 1
     finally:
         if gc_was:
             gc.enable()
