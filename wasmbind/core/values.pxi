@@ -74,7 +74,7 @@ cdef inline int _to_raw(uint8_t kind, object v, wasmtime_val_raw_t *out) except 
     elif kind == WB_F64:
         out.f64 = _as_double(v, kind)
     elif kind == WB_F32:
-        out.f32 = <float>_as_double(v, kind)
+        out.i32 = <int32_t>wb_double_to_f32_bits(_as_double(v, kind))
     elif kind == WB_V128:
         _as_v128(v, out.v128)
     else:
