@@ -12,29 +12,8 @@ import pickle
 import pytest
 from component_build import need_wasm_tools, parse
 
-from wasmbind import (
-    AnyRef,
-    ArrayRef,
-    Config,
-    Engine,
-    ExnRef,
-    ExternRef,
-    Func,
-    FuncType,
-    Global,
-    GlobalType,
-    Instance,
-    Linker,
-    Module,
-    Store,
-    StructRef,
-    Table,
-    TableType,
-    Trap,
-    TrapCode,
-    ValType,
-    WasmError,
-)
+import wasmbind as wb
+from wasmbind import AnyRef, ArrayRef, ExnRef, ExternRef, StructRef, Trap, TrapCode, ValType, WasmError
 
 from support import assert_clean, run_py
 
@@ -85,25 +64,25 @@ GC_WAT = r"""(module
 
 @pytest.fixture(scope="module")
 def gc_engine():
-    return Engine(Config(wasm_gc=True, wasm_function_references=True, wasm_exceptions=True))
+    return wb.Engine(wb.Config(wasm_gc=True, wasm_function_references=True, wasm_exceptions=True))
 
 
 @pytest.fixture(scope="module")
 def gc_module(gc_engine):
     need_wasm_tools()
-    return Module(gc_engine, parse(GC_WAT))
+    return wb.Module(gc_engine, parse(GC_WAT))
 
 
 @pytest.fixture
 def gstore(gc_engine):
-    s = Store(gc_engine)
+    s = wb.Store(gc_engine)
     yield s
     s.close()
 
 
 @pytest.fixture
 def gx(gstore, gc_module):
-    return Instance(gstore, gc_module).exports
+    return wb.Instance(gstore, gc_module).exports
 
 
 def expect(exc_type, text, fn, *args):
@@ -117,17 +96,17 @@ def expect(exc_type, text, fn, *args):
 
 def test_every_gc_and_exception_type_reads_as_a_valtype(gc_module):
     types = {e.name: e.type for e in gc_module.exports}
-    assert types["g"] == GlobalType(V.anyref, True)
-    assert types["gs"] == GlobalType(V.structref, True)  # a concrete type reads as its abstract one
-    assert types["gi"] == GlobalType(V.i31ref, True)
-    assert types["t"] == TableType(V.anyref, 4)
-    assert types["mk"] == FuncType([V.i32], [V.structref])
-    assert types["mka"] == FuncType([V.i32, V.i32], [V.arrayref])
-    assert types["ideq"] == FuncType([V.eqref], [V.eqref])
-    assert types["idnull"] == FuncType([V.nullref], [V.nullref])
-    assert types["idnullfunc"] == FuncType([V.nullfuncref], [V.nullfuncref])
-    assert types["idnullextern"] == FuncType([V.nullexternref], [V.nullexternref])
-    assert types["exn"] == FuncType([V.i32], [V.exnref])
+    assert types["g"] == wb.GlobalType(V.anyref, True)
+    assert types["gs"] == wb.GlobalType(V.structref, True)  # a concrete type reads as its abstract one
+    assert types["gi"] == wb.GlobalType(V.i31ref, True)
+    assert types["t"] == wb.TableType(V.anyref, 4)
+    assert types["mk"] == wb.FuncType([V.i32], [V.structref])
+    assert types["mka"] == wb.FuncType([V.i32, V.i32], [V.arrayref])
+    assert types["ideq"] == wb.FuncType([V.eqref], [V.eqref])
+    assert types["idnull"] == wb.FuncType([V.nullref], [V.nullref])
+    assert types["idnullfunc"] == wb.FuncType([V.nullfuncref], [V.nullfuncref])
+    assert types["idnullextern"] == wb.FuncType([V.nullexternref], [V.nullexternref])
+    assert types["exn"] == wb.FuncType([V.i32], [V.exnref])
     assert all(t.is_ref for t in V if t >= V.funcref) and not V.v128.is_ref
 
 
@@ -149,24 +128,24 @@ def test_a_module_with_gc_imports_and_exports_instantiates_once(gc_engine):
       (func $start (global.set $runs (i32.add (global.get $runs) (i32.const 1))))
       (func (export "f") (param (ref null $s) (ref i31) exnref) (result (ref eq)) (ref.i31 (i32.const 0)))
       (start $start))"""
-    store = Store(gc_engine)
-    module = Module(gc_engine, parse(wat))
-    assert [i.type for i in module.imports] == [GlobalType(V.anyref, True), FuncType([V.eqref], [V.structref]),
-                                                TableType(V.arrayref, 1)]
-    g = Global(store, GlobalType(V.anyref, True), None)
-    f = Func(store, FuncType([V.eqref], [V.structref]), lambda x: None)
-    t = Table(store, TableType(V.arrayref, 1))
-    inst = Instance(store, module, {"m": {"g": g, "f": f, "t": t}})
+    store = wb.Store(gc_engine)
+    module = wb.Module(gc_engine, parse(wat))
+    assert [i.type for i in module.imports] == [wb.GlobalType(V.anyref, True), wb.FuncType([V.eqref], [V.structref]),
+                                                wb.TableType(V.arrayref, 1)]
+    g = wb.Global(store, wb.GlobalType(V.anyref, True), None)
+    f = wb.Func(store, wb.FuncType([V.eqref], [V.structref]), lambda x: None)
+    t = wb.Table(store, wb.TableType(V.arrayref, 1))
+    inst = wb.Instance(store, module, {"m": {"g": g, "f": f, "t": t}})
     assert inst.exports.runs.value == 1
     names = [e.name for e in module.exports]
     for name in names:
         assert inst.exports[name] is not None
-    assert inst.exports.gexn.type == GlobalType(V.exnref, True) and inst.exports.gexn.value is None
+    assert inst.exports.gexn.type == wb.GlobalType(V.exnref, True) and inst.exports.gexn.value is None
     assert inst.exports.gnull.value is None and inst.exports.gnoexn.type.content == V.nullexnref
-    assert inst.exports.ts.type == TableType(V.structref, 1)
-    assert inst.exports.f.type == FuncType([V.structref, V.i31ref, V.exnref], [V.eqref])
+    assert inst.exports.ts.type == wb.TableType(V.structref, 1)
+    assert inst.exports.f.type == wb.FuncType([V.structref, V.i31ref, V.exnref], [V.eqref])
     # through a Linker too
-    linker = Linker(gc_engine)
+    linker = wb.Linker(gc_engine)
     linker.define(store, "m", "g", g)
     linker.define(store, "m", "f", f)
     linker.define(store, "m", "t", t)
@@ -178,11 +157,11 @@ def test_a_module_with_gc_imports_and_exports_instantiates_once(gc_engine):
 def test_host_types_of_every_reference_kind_build(gstore):
     for t in V:
         if t.is_ref:
-            f = Func(gstore, FuncType([t], [t]), lambda x: x)
-            assert f.type == FuncType([t], [t])
+            f = wb.Func(gstore, wb.FuncType([t], [t]), lambda x: x)
+            assert f.type == wb.FuncType([t], [t])
             assert f(None) is None
-            assert Global(gstore, GlobalType(t, True), None).type == GlobalType(t, True)
-            assert Table(gstore, TableType(t, 1)).type == TableType(t, 1)
+            assert wb.Global(gstore, wb.GlobalType(t, True), None).type == wb.GlobalType(t, True)
+            assert wb.Table(gstore, wb.TableType(t, 1)).type == wb.TableType(t, 1)
 
 
 # ---- i31 ---------------------------------------------------------------------
@@ -281,8 +260,8 @@ def test_the_engine_checks_exact_types_and_says_what_it_expected(gx):
 
 def test_a_handle_of_another_store_is_refused(gx, gc_engine, gc_module):
     s, a = gx.mk(1), gx.mka(1, 1)
-    other = Store(gc_engine)
-    ox = Instance(other, gc_module).exports
+    other = wb.Store(gc_engine)
+    ox = wb.Instance(other, gc_module).exports
     for fn, v in ((ox.id, s), (ox.idarray, a), (ox.get0, s), (ox.idexn, gx.exn(1))):
         expect(ValueError, "different Store", fn, v)
     expect(ValueError, "different Store", setattr, ox.g, "value", s)
@@ -329,21 +308,21 @@ def test_globals_and_tables_hold_gc_values(gx, gstore):
     gx.t[2] = gx.mka(2, 3)
     assert gx.t[0][0] == 4 and gx.t[1] == 5 and list(gx.t[2]) == [3, 3] and gx.t[3] is None
     assert gx.t.grow(2, 9) == 4 and gx.t[5] == 9
-    host = Table(gstore, TableType(V.eqref, 2), 3)
+    host = wb.Table(gstore, wb.TableType(V.eqref, 2), 3)
     assert host[0] == 3
     host[1] = s
     assert host[1][0] == 4
     with pytest.raises(TypeError):
         host[0] = gx.int("not eq")
-    g = Global(gstore, GlobalType(V.structref, True), s)
+    g = wb.Global(gstore, wb.GlobalType(V.structref, True), s)
     assert g.value[0] == 4
     with pytest.raises(TypeError):
-        Global(gstore, GlobalType(V.structref, True), 1)
+        wb.Global(gstore, wb.GlobalType(V.structref, True), 1)
 
 
 def test_host_functions_take_and_return_gc_values(gstore, gc_engine):
     need_wasm_tools()
-    module = Module(gc_engine, parse(r"""(module
+    module = wb.Module(gc_engine, parse(r"""(module
       (type $s (struct (field i32)))
       (import "" "f" (func $f (param anyref) (result anyref)))
       (import "" "g" (func $g (param structref) (result structref)))
@@ -357,21 +336,21 @@ def test_host_functions_take_and_return_gc_values(gstore, gc_engine):
         seen.append(x)
         return x
 
-    fa = Func(gstore, FuncType([V.anyref], [V.anyref]), f)
-    fs = Func(gstore, FuncType([V.structref], [V.structref]), f)
-    inst = Instance(gstore, module, [fa, fs])
+    fa = wb.Func(gstore, wb.FuncType([V.anyref], [V.anyref]), f)
+    fs = wb.Func(gstore, wb.FuncType([V.structref], [V.structref]), f)
+    inst = wb.Instance(gstore, module, [fa, fs])
     r = inst.exports.run()
     assert isinstance(seen[0], StructRef) and seen[0][0] == 4 and r[0] == 4
     assert inst.exports.run_i31() == -12 and seen[-1] == -12
     assert inst.exports.run_struct() == 8
     assert seen[0][0] == 4  # still alive after the call
     # a host result of the wrong kind is the host function's TypeError, raised to the caller
-    bad = Func(gstore, FuncType([V.structref], [V.structref]), lambda x: 5)
-    inst2 = Instance(gstore, module, [fa, bad])
+    bad = wb.Func(gstore, wb.FuncType([V.structref], [V.structref]), lambda x: 5)
+    inst2 = wb.Instance(gstore, module, [fa, bad])
     with pytest.raises(TypeError, match="structref"):
         inst2.exports.run_struct()
-    bad2 = Func(gstore, FuncType([V.anyref], [V.anyref]), lambda x: 2**40)
-    inst3 = Instance(gstore, module, [bad2, fs])
+    bad2 = wb.Func(gstore, wb.FuncType([V.anyref], [V.anyref]), lambda x: 2**40)
+    inst3 = wb.Instance(gstore, module, [bad2, fs])
     with pytest.raises(OverflowError, match="i31"):
         inst3.exports.run()
 
