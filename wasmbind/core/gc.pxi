@@ -166,7 +166,7 @@ cdef Py_ssize_t _gc_index(object i, Py_ssize_t n, str what) except -1:
 
 cdef class StructRef(AnyRef):
     """A struct: ``len(s)`` fields, ``s[i]`` reads one, ``s[i] = v`` writes a
-    mutable one (packed i8/i16 fields read as i32, written truncated)."""
+    mutable one (packed i8/i16 fields read zero-extended, written truncated)."""
 
     def __dealloc__(self):
         if self._sref.store_id != 0:
@@ -211,7 +211,7 @@ cdef class StructRef(AnyRef):
 
 cdef class ArrayRef(AnyRef):
     """An array: ``len(a)`` elements, ``a[i]`` reads one, ``a[i] = v`` writes
-    one of a mutable array (packed i8/i16 elements read as i32)."""
+    one of a mutable array (packed i8/i16 elements read zero-extended)."""
 
     def __dealloc__(self):
         if self._aref.store_id != 0:
