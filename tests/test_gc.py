@@ -391,12 +391,16 @@ eng = Engine(Config(wasm_gc=True, wasm_function_references=True, wasm_exceptions
 WAT = %r
 """ % (__import__("os").path.dirname(__file__), GC_WAT)
 
+#: ... and a store with the module's instance: ``store``, its exports ``x``
+LIFE_INSTANCE = LIFE_PRELUDE + """
+store = Store(eng)
+x = Instance(store, Module(eng, parse(WAT))).exports
+"""
+
 
 def test_handles_keep_their_objects_alive_across_engine_gcs():
     need_wasm_tools()
-    proc = run_py(LIFE_PRELUDE + """
-store = Store(eng)
-x = Instance(store, Module(eng, parse(WAT))).exports
+    proc = run_py(LIFE_INSTANCE + """
 keep = [x.mk(i) for i in range(50)]
 arrays = [x.mka(10, i) for i in range(50)]
 ext = x.ext(x.mk(-1))
@@ -418,9 +422,7 @@ print("ok")
 
 def test_handles_outlive_their_store():
     need_wasm_tools()
-    proc = run_py(LIFE_PRELUDE + """
-store = Store(eng)
-x = Instance(store, Module(eng, parse(WAT))).exports
+    proc = run_py(LIFE_INSTANCE + """
 s, a, e, xr = x.mk(1), x.mka(2, 3), x.exn(1), x.ext(x.mk(2))
 store.close()
 for op in (lambda: s[0], lambda: len(a), lambda: a.__setitem__(0, 1)):
@@ -474,10 +476,8 @@ print("ok")
 def test_handles_dropped_in_another_thread_while_the_store_runs():
     """Unrooting needs no store: a handle may die in any thread at any time."""
     need_wasm_tools()
-    proc = run_py(LIFE_PRELUDE + """
+    proc = run_py(LIFE_INSTANCE + """
 import threading
-store = Store(eng)
-x = Instance(store, Module(eng, parse(WAT))).exports
 handles = [x.mk(i) for i in range(3000)]
 def drop():
     while handles:
