@@ -497,6 +497,54 @@ WB_IMPORT wasmtime_call_future_t *wasmtime_linker_instantiate_async(const wasmti
                                                                     wasm_trap_t **trap_ret,
                                                                     wasmtime_error_t **error_ret);
 
+/* ------------------------------------------- GC references (wasmtime/gc.h) */
+
+/* the heap types past NOFUNC (wasmtime_heaptype_t.kind) */
+#define WB_HEAPTYPE_ANY 5
+#define WB_HEAPTYPE_NONE 6
+#define WB_HEAPTYPE_EQ 7
+#define WB_HEAPTYPE_I31 8
+#define WB_HEAPTYPE_ARRAY 9
+#define WB_HEAPTYPE_CONCRETE_ARRAY 10
+#define WB_HEAPTYPE_STRUCT 11
+#define WB_HEAPTYPE_CONCRETE_STRUCT 12
+#define WB_HEAPTYPE_EXN 13
+#define WB_HEAPTYPE_CONCRETE_EXN 14
+#define WB_HEAPTYPE_NOEXN 15
+typedef struct wasmtime_struct_type wasmtime_struct_type_t;
+/* engine may be NULL for abstract heap types (only concrete ones need it) */
+WB_IMPORT wasm_valtype_t *wasmtime_valtype_to_wasm(const wasm_engine_t *engine, const wasmtime_valtype_t *ty);
+/* a new rooted copy of a value (the copy is unrooted by wasmtime_val_unroot) */
+WB_IMPORT void wasmtime_val_clone(const wasmtime_val_t *src, wasmtime_val_t *dst);
+WB_IMPORT void wasmtime_anyref_from_i31(wasmtime_context_t *context, uint32_t i31val, wasmtime_anyref_t *out);
+WB_IMPORT bool wasmtime_anyref_is_i31(wasmtime_context_t *context, const wasmtime_anyref_t *anyref);
+WB_IMPORT bool wasmtime_anyref_i31_get_s(wasmtime_context_t *context, const wasmtime_anyref_t *anyref, int32_t *dst);
+WB_IMPORT bool wasmtime_anyref_is_struct(wasmtime_context_t *context, const wasmtime_anyref_t *anyref);
+WB_IMPORT bool wasmtime_anyref_is_array(wasmtime_context_t *context, const wasmtime_anyref_t *anyref);
+/* struct and array refs share the anyref layout; as_* make a new root */
+typedef wasmtime_externref_t wasmtime_structref_t;
+typedef wasmtime_externref_t wasmtime_arrayref_t;
+WB_IMPORT bool wasmtime_anyref_as_struct(wasmtime_context_t *context, const wasmtime_anyref_t *anyref,
+                                         wasmtime_structref_t *out);
+WB_IMPORT bool wasmtime_anyref_as_array(wasmtime_context_t *context, const wasmtime_anyref_t *anyref,
+                                        wasmtime_arrayref_t *out);
+WB_IMPORT void wasmtime_structref_unroot(wasmtime_structref_t *ref);
+WB_IMPORT void wasmtime_arrayref_unroot(wasmtime_arrayref_t *ref);
+WB_IMPORT wasmtime_struct_type_t *wasmtime_structref_type(wasmtime_context_t *context,
+                                                          const wasmtime_structref_t *ref);
+WB_IMPORT void wasmtime_struct_type_delete(wasmtime_struct_type_t *ty);
+WB_IMPORT size_t wasmtime_struct_type_num_fields(const wasmtime_struct_type_t *ty);
+WB_IMPORT wasmtime_error_t *wasmtime_structref_field(wasmtime_context_t *context, const wasmtime_structref_t *ref,
+                                                     size_t index, wasmtime_val_t *out);
+WB_IMPORT wasmtime_error_t *wasmtime_structref_set_field(wasmtime_context_t *context, const wasmtime_structref_t *ref,
+                                                         size_t index, const wasmtime_val_t *val);
+WB_IMPORT wasmtime_error_t *wasmtime_arrayref_len(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                                  uint32_t *out);
+WB_IMPORT wasmtime_error_t *wasmtime_arrayref_get(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                                  uint32_t index, wasmtime_val_t *out);
+WB_IMPORT wasmtime_error_t *wasmtime_arrayref_set(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                                  uint32_t index, const wasmtime_val_t *val);
+
 /* ---------------------------------------------------------------- wasi.h */
 
 /* Not declared: wasi_config_inherit_argv and wasi_config_inherit_env, which

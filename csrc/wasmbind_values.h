@@ -53,6 +53,40 @@ static inline int wb_exact_long(PyObject *v, long long *x) {
     return wb_compact_long(v, x) || wb_big_long(v, x);
 }
 
+/* f32 <-> Python float (a double), bit-exact for every f32 value. A C cast
+ * between float and double is exact for numbers, infinities and denormals,
+ * but the hardware quiets a signalling NaN on the way (x86: cvtss2sd sets the
+ * quiet bit): NaNs are moved by hand, sign and payload in place (the f32
+ * payload becomes the top 23 bits of the f64 payload, and back). A double NaN
+ * whose payload lies only in the low 29 bits (none made here) has no f32
+ * payload: it becomes the canonical quiet NaN of its sign. The raw value is
+ * written and read as bits (i32), never through a float register. */
+static inline double wb_f32_bits_to_double(uint32_t b) {
+    if ((b & 0x7F800000u) == 0x7F800000u && (b & 0x007FFFFFu)) {
+        uint64_t d = ((uint64_t)(b & 0x80000000u) << 32) | 0x7FF0000000000000ull
+                     | ((uint64_t)(b & 0x007FFFFFu) << 29);
+        double out;
+        memcpy(&out, &d, 8);
+        return out;
+    }
+    float f;
+    memcpy(&f, &b, 4);
+    return (double)f;
+}
+
+static inline uint32_t wb_double_to_f32_bits(double x) {
+    uint64_t d;
+    uint32_t b;
+    memcpy(&d, &x, 8);
+    if ((d & 0x7FF0000000000000ull) == 0x7FF0000000000000ull && (d & 0x000FFFFFFFFFFFFFull)) {
+        uint32_t payload = (uint32_t)((d >> 29) & 0x007FFFFFu);
+        return (uint32_t)(d >> 32 & 0x80000000u) | 0x7F800000u | (payload ? payload : 0x00400000u);
+    }
+    float f = (float)x;
+    memcpy(&b, &f, 4);
+    return b;
+}
+
 /* Converts an exact int or float argument to a raw value of `kind` (a
  * wasmtime_valkind_t) without touching reference counts: 0 when done, 1 when
  * the caller must take the general path (other types, out of range, errors). */
@@ -78,7 +112,7 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
     case WB_F32:
         if (!PyFloat_CheckExact(v))
             return 1;
-        out->f32 = (float)PyFloat_AS_DOUBLE(v);
+        out->i32 = (int32_t)wb_double_to_f32_bits(PyFloat_AS_DOUBLE(v));
         return 0;
     case WB_F64:
         if (!PyFloat_CheckExact(v))
@@ -137,7 +171,7 @@ static inline PyObject *wb_raw_to_object(uint8_t kind, const wasmtime_val_raw_t 
     case WB_I64:
         return PyLong_FromLongLong(r->i64);
     case WB_F32:
-        return PyFloat_FromDouble(r->f32);
+        return PyFloat_FromDouble(wb_f32_bits_to_double((uint32_t)r->i32));
     case WB_F64:
         return PyFloat_FromDouble(r->f64);
     case WB_V128:

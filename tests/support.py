@@ -4,6 +4,7 @@ tree after an in-place build, or the installed package when the tests run
 against a wheel), and how to check that such a subprocess ended cleanly."""
 
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -165,3 +166,25 @@ BUMP_REALLOC_WAT = """
                                                (i32.const 65536)) (i32.const 1)))))
       (local.get $p))
 """
+
+
+#: f32 bit patterns that a conversion through a C cast would change or lose:
+#: signalling NaNs (0x7FA00000, the smallest 0x7F800001), NaNs with payloads
+#: and signs, infinities, denormals, signed zeros, and a plain number.
+F32_BITS = (0x7FA00000, 0xFFA00001, 0x7F800001, 0x7FC00000, 0xFFC00123, 0x7FFFFFFF, 0xFFFFFFFF,
+            0x7F800000, 0xFF800000, 0x00000001, 0x807FFFFF, 0x80000000, 0x00000000, 0x3F800000)
+
+
+def f32_float(bits):
+    """The Python float wasmbind gives for an f32 of these bits: the number
+    itself, or for a NaN the f64 NaN of the same sign whose payload's top 23
+    bits are the f32 payload (so every f32 NaN survives the round trip)."""
+    if (bits & 0x7F800000) == 0x7F800000 and bits & 0x7FFFFF:
+        d = ((bits >> 31) << 63) | (0x7FF << 52) | ((bits & 0x7FFFFF) << 29)
+        return struct.unpack("<d", struct.pack("<Q", d))[0]
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def float_bits(x):
+    """The 64 bits of a Python float."""
+    return struct.unpack("<Q", struct.pack("<d", x))[0]

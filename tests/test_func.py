@@ -1,13 +1,14 @@
 """Calling Wasm functions: argument and result conversion."""
 
 import math
+import struct
 
 import pytest
 
 import wasmbind
 from wasmbind import Func, FuncType, ValType
 
-from support import FAILING, assert_clean, run_py
+from support import F32_BITS, FAILING, assert_clean, f32_float, float_bits, run_py
 
 WAT = """(module
   (func (export "id32") (param i32) (result i32) local.get 0)
@@ -353,3 +354,59 @@ def test_argument_conversion_closing_the_store():
     """)
     assert_clean(proc)
     assert proc.stdout.split() == ["refused", "closed", "raised"]
+
+
+# ---- f32 bits: every f32 value, NaN payloads included, crosses unchanged ----
+
+F32_WAT = """(module
+  (func (export "mk") (param i32) (result f32) local.get 0 f32.reinterpret_i32)
+  (func (export "bits") (param f32) (result i32) local.get 0 i32.reinterpret_f32)
+  (func (export "mk2") (param i32 i32) (result f32 i32 f32)
+    local.get 0 f32.reinterpret_i32 local.get 1 local.get 1 f32.reinterpret_i32)
+  (func (export "bits_ref") (param externref f32) (result i32) local.get 1 i32.reinterpret_f32)
+  (func (export "mk_ref") (param i32) (result f32 externref)
+    local.get 0 f32.reinterpret_i32 ref.null extern)
+  (func (export "id") (param f32) (result f32) local.get 0)
+)"""
+
+
+@pytest.fixture
+def f32(make):
+    return make(F32_WAT).exports
+
+
+@pytest.mark.parametrize("bits", F32_BITS, ids=hex)
+def test_f32_results_and_arguments_keep_every_bit(f32, bits):
+    x = f32.mk(bits)
+    assert float_bits(x) == float_bits(f32_float(bits))  # the documented widening
+    assert f32.bits(x) & 0xFFFFFFFF == bits  # and back: the fast path of exact floats
+    assert f32.bits(x) & 0xFFFFFFFF == bits
+    assert float_bits(f32.id(x)) == float_bits(x)
+
+
+@pytest.mark.parametrize("bits", F32_BITS, ids=hex)
+def test_f32_bits_on_the_slow_and_tagged_paths(f32, bits):
+    x = f32_float(bits)
+
+    class F(float):
+        pass
+
+    assert f32.bits(F(x)) & 0xFFFFFFFF == bits  # a float subclass: the general conversion
+    assert f32.bits_ref(None, x) & 0xFFFFFFFF == bits  # a signature with references
+    a, b, c = f32.mk2(bits, bits)  # several results (the kept results tuple)
+    assert float_bits(a) == float_bits(c) == float_bits(x) and b & 0xFFFFFFFF == bits
+    v, r = f32.mk_ref(bits)
+    assert float_bits(v) == float_bits(x) and r is None
+
+
+def test_f64_nans_without_an_f32_payload_become_a_quiet_nan_of_their_sign(f32):
+    # a NaN whose payload is only in the low 29 bits has no f32 form: the quiet NaN, sign kept
+    low = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000001))[0]
+    neg = struct.unpack("<d", struct.pack("<Q", 0xFFF0000000000001))[0]
+    assert f32.bits(low) & 0xFFFFFFFF == 0x7FC00000
+    assert f32.bits(neg) & 0xFFFFFFFF == 0xFFC00000
+    assert f32.bits(float("nan")) & 0xFFFFFFFF == 0x7FC00000
+    # numbers still round to nearest, as a C cast does
+    assert f32.bits(1e300) & 0xFFFFFFFF == 0x7F800000
+    assert f32.bits(1.0000000001) & 0xFFFFFFFF == 0x3F800000
+    assert f32.bits(1e-46) & 0xFFFFFFFF == 0

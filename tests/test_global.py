@@ -5,6 +5,8 @@ import pytest
 import wasmbind
 from wasmbind import Func, FuncType, Global, GlobalType, ValType
 
+from support import F32_BITS, f32_float, float_bits
+
 
 def test_exported_globals(make):
     inst = make("""(module
@@ -150,3 +152,19 @@ def test_conversion_closing_the_store():
     """)
     assert_clean(proc)
     assert proc.stdout.split() == ["raised", "raised"]
+
+
+@pytest.mark.parametrize("bits", F32_BITS, ids=hex)
+def test_f32_globals_keep_every_bit(make, store, bits):
+    inst = make("""(module
+      (global $g (export "g") (mut f32) (f32.const 0))
+      (func (export "set") (param i32) local.get 0 f32.reinterpret_i32 global.set $g)
+      (func (export "bits") (result i32) global.get $g i32.reinterpret_f32))""")
+    g = inst.exports.g
+    inst.exports.set(bits)  # set by the guest, read by Python
+    assert float_bits(g.value) == float_bits(f32_float(bits))
+    g.value = 0.0
+    g.value = f32_float(bits)  # set by Python, read by the guest
+    assert inst.exports.bits() & 0xFFFFFFFF == bits
+    host = Global(store, GlobalType(ValType.f32, False), f32_float(bits))  # host-made
+    assert float_bits(host.value) == float_bits(f32_float(bits))

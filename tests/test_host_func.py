@@ -5,7 +5,9 @@ import traceback
 import pytest
 
 import wasmbind
-from wasmbind import Caller, Func, FuncType, Instance, Module, Trap
+from wasmbind import Caller, Func, FuncType, Instance, Module, Trap, ValType
+
+from support import F32_BITS, f32_float, float_bits
 
 GREET = """(module
   (import "env" "log" (func $log (param i32 i32) (result i32)))
@@ -328,3 +330,25 @@ def test_host_long_signature_and_caller_paths(store, engine):
                         ' (func (export "f") (param i32) (result i32) local.get 0 call $h))')
     assert Instance(store, m2, [hf]).exports.f(21) == 42 and seen == [None]
 
+
+
+@pytest.mark.parametrize("bits", F32_BITS, ids=hex)
+@pytest.mark.parametrize("refs", [False, True], ids=["raw", "tagged"])
+def test_f32_host_params_and_results_keep_every_bit(store, engine, bits, refs):
+    """Both trampolines (numbers only; with references) move f32 bits unchanged."""
+    extra = " externref" if refs else ""
+    module = Module(engine, """(module
+      (import "" "h" (func $h (param f32%s) (result f32)))
+      (func (export "run") (param i32) (result i32)
+        local.get 0 f32.reinterpret_i32 %s call $h i32.reinterpret_f32))"""
+                    % (extra, "ref.null extern" if refs else ""))
+    seen = []
+
+    def h(x, *rest):
+        seen.append(float_bits(x))
+        return x
+
+    params = [ValType.f32] + ([ValType.externref] if refs else [])
+    inst = Instance(store, module, [Func(store, FuncType(params, [ValType.f32]), h)])
+    assert inst.exports.run(bits) & 0xFFFFFFFF == bits
+    assert seen == [float_bits(f32_float(bits))]

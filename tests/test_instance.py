@@ -115,6 +115,48 @@ def test_mismatched_import_types(store, engine):
         Instance(store, Module(engine, IMPORTS), [add, lambda: 0, g, t])
 
 
+#: The engine version whose link error wording wasmbind's LinkError relies on
+#: (_ENGINE_LINK_ERRORS in core/store.pxi): read it again when this changes.
+LINK_WORDING_ENGINE = "50.0.1"
+
+
+def test_link_errors_carry_the_engines_words_pinned_to_its_version(store, engine):
+    """LinkError is told from other instantiation failures by the engine's
+    wording only: every kind of mismatch is pinned here, message and all."""
+    assert wasmbind.WASMTIME_VERSION == LINK_WORDING_ENGINE, (
+        "engine upgraded: check the link error wording (_ENGINE_LINK_ERRORS) and update this pin")
+    add, mem, g, t = _externs(store)
+    module = Module(engine, IMPORTS)
+    cases = {
+        "env::add": ([mem, mem, g, t], "expected func, but found memory"),
+        "env::mem": ([add, Memory(store, MemoryType(0)), g, t], "memory types incompatible"),
+        "env::g": ([add, mem, Global(store, GlobalType("i64", False), 1), t], "global types incompatible"),
+        "env::t": ([add, mem, g, Table(store, TableType("externref", 1))], "table types incompatible"),
+    }
+    for name, (imports, cause) in cases.items():
+        with pytest.raises(LinkError) as info:
+            Instance(store, module, imports)
+        text = str(info.value)
+        assert text.startswith("incompatible import type for `%s`" % name) and cause in text, text
+    linker = wasmbind.Linker(engine)
+    with pytest.raises(LinkError) as info:
+        linker.instantiate(store, module)
+    assert str(info.value).startswith("unknown import: `env::add`"), str(info.value)
+
+
+def test_other_instantiation_failures_are_not_link_errors(engine):
+    """A resource limit hit while instantiating is the engine's error as it
+    is, not a LinkError, though the module has imports."""
+    store = Store(engine)
+    store.set_limits(memory_size=65536)
+    m = Module(engine, '(module (import "env" "f" (func)) (memory 2))')
+    with pytest.raises(wasmbind.WasmError) as info:
+        Instance(store, m, [Func(store, FuncType([], []), lambda: None)])
+    assert not isinstance(info.value, LinkError), info.value
+    assert "memory" in str(info.value)
+    store.close()
+
+
 def test_bad_import_values(store, engine):
     add, mem, g, t = _externs(store)
     with pytest.raises(TypeError):

@@ -15,7 +15,7 @@ import pytest
 
 from wasmbind import Engine, Instance, Module, Store, StoreClosedError, Trap, TrapCode
 
-from support import run_py
+from support import F32_BITS, f32_float, float_bits, run_py
 
 np = pytest.importorskip("numpy")
 
@@ -93,16 +93,13 @@ def scalar_reference(f, args, dtypes):
 
 
 def assert_same(got, want):
-    """Equal arrays of the same dtype and shape; floats bit for bit, except that
-    an f32 NaN compares to any NaN (a Python float cannot carry every f32 NaN)."""
+    """Equal arrays of the same dtype and shape; floats bit for bit (a Python
+    float carries every f32 NaN: the scalar call keeps their bits too)."""
     got, want = np.asarray(got), np.asarray(want)
     assert got.dtype == want.dtype and got.shape == want.shape, (got, want)
     if got.dtype in BITS:
         gb, wb = got.view(BITS[got.dtype]), want.view(BITS[got.dtype])
-        ok = gb == wb
-        if got.dtype == np.float32:
-            ok |= np.isnan(got) & np.isnan(want)
-        assert ok.all(), (got, want)
+        assert (gb == wb).all(), (got, want)
     else:
         assert (got == want).all(), (got, want)
 
@@ -182,8 +179,14 @@ def test_f64_nan_payloads_and_signed_zeros_are_kept(ex):
 
 
 def test_f32_nan_payloads_are_kept(ex):
-    bits = np.array([0x7F800001, 0xFFC00123, 0x7FA00000, 0x80000000, 0x7F800000, 1], dtype=np.uint32)
+    bits = np.array(F32_BITS, dtype=np.uint32)
     assert (ex.id_f32.map(bits.view(np.float32)).view(np.uint32) == bits).all()
+    # a float64 array for an f32 converts as the scalar call does, NaN payloads and all
+    wide = np.array([f32_float(int(b)) for b in bits])
+    assert (ex.id_f32.map(wide).view(np.uint32) == bits).all()
+    assert [float_bits(ex.id_f32(float(x))) for x in wide] == [float_bits(x) for x in wide]
+    # object arrays, by the scalar call's conversion
+    assert (ex.id_f32.map(wide.tolist()).view(np.uint32) == bits).all()
 
 
 def test_unsigned_buffers_are_the_scalar_calls_unsigned_range(ex):

@@ -79,6 +79,13 @@ with Store(engine, release_gil=True) as store:
     version: str = wasmbind.WASMTIME_VERSION
     default: Engine = wasmbind.default_engine()
     i4: Instance = wasmbind.instantiate("(module)")
+    ref = inst.exports["mk"]
+    if isinstance(ref, wasmbind.StructRef):
+        ref[0] = 1
+        nfields: int = len(ref) + len(list(ref))
+        owner: Store = ref.store
+    if isinstance(ref, (wasmbind.ArrayRef, wasmbind.AnyRef, wasmbind.ExnRef, wasmbind.ExternRef)):
+        home: Store = ref.store
 store.close()
 
 

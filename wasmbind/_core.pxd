@@ -137,6 +137,32 @@ cdef class Table(_StoreObject):
     cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF
 
 
+# GC references held by Python (core/gc.pxi): each holds its own root of the
+# value (a clone), unrooted when the handle dies.
+cdef class _Ref(_StoreObject):
+    cdef wasmtime_val_t _val
+
+
+cdef class AnyRef(_Ref):
+    pass
+
+
+cdef class StructRef(AnyRef):
+    cdef wasmtime_structref_t _sref
+
+
+cdef class ArrayRef(AnyRef):
+    cdef wasmtime_arrayref_t _aref
+
+
+cdef class ExnRef(_Ref):
+    pass
+
+
+cdef class ExternRef(_Ref):
+    pass
+
+
 cdef class Instance(_StoreObject):
     cdef readonly Module module
     cdef wasmtime_instance_t _instance

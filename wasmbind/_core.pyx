@@ -67,6 +67,7 @@ include "core/map.pxi"        # Func.map: buffers in, one C loop of calls, buffe
 include "core/map_guest.pxi"  # Func.map inside the guest: a generated Wasm loop module
 include "core/host.pxi"       # host functions: trampolines, the exception slot, Caller
 include "core/externs.pxi"    # the store-bound base, wrapping engine externs, passing values in
+include "core/gc.pxi"         # GC reference handles: AnyRef, StructRef, ArrayRef, ExnRef, ExternRef
 include "core/memory.pxi"     # Memory and its buffer protocol
 include "core/global.pxi"     # Global
 include "core/table.pxi"      # Table

@@ -20,7 +20,15 @@ __all__ = [
 
 
 class ValType(enum.IntEnum):
-    """A WebAssembly value type (numbered as the engine numbers them)."""
+    """A WebAssembly value type (numbered as the engine numbers its values up
+    to ``exnref``; the other GC reference types follow).
+
+    A reference type names its abstract heap type, nullable: a module's
+    ``(ref $t)`` or ``(ref null $t)`` of a concrete struct type reads as
+    ``structref``, a concrete function type as ``funcref``, and so on. The
+    engine checks every value against the exact declared type (nullability,
+    concrete type) when it is passed in.
+    """
 
     i32 = 0
     i64 = 1
@@ -29,6 +37,16 @@ class ValType(enum.IntEnum):
     v128 = 4
     funcref = 5
     externref = 6
+    anyref = 7
+    exnref = 8
+    eqref = 9
+    i31ref = 10
+    structref = 11
+    arrayref = 12
+    nullref = 13
+    nullfuncref = 14
+    nullexternref = 15
+    nullexnref = 16
 
     def __repr__(self) -> str:
         return "ValType.%s" % self.name
@@ -37,7 +55,7 @@ class ValType(enum.IntEnum):
 
     @property
     def is_ref(self) -> bool:
-        return self in (ValType.funcref, ValType.externref)
+        return self >= ValType.funcref
 
 
 def _valtype(obj: object) -> ValType:
@@ -48,7 +66,7 @@ def _valtype(obj: object) -> ValType:
             return ValType[obj]
         except KeyError:
             pass
-    raise TypeError("expected a ValType (i32, i64, f32, f64, v128, funcref, externref), got %r" % (obj,))
+    raise TypeError("expected a ValType (%s), got %r" % (", ".join(ValType.__members__), obj))
 
 
 def _check_limits(minimum: object, maximum: object, bound: int) -> Tuple[int, Optional[int]]:
@@ -183,7 +201,7 @@ class TableType(_PicklesByFields):
     def __init__(self, element: object, minimum: int, maximum: Optional[int] = None) -> None:
         self.element = _valtype(element)
         if not self.element.is_ref:
-            raise TypeError("a table holds funcref or externref, not %s" % self.element.name)
+            raise TypeError("a table holds references (funcref, externref, anyref...), not %s" % self.element.name)
         self.minimum, self.maximum = _check_limits(minimum, maximum, 2**32 - 1)
 
     def __eq__(self, other: object) -> bool:

@@ -79,8 +79,8 @@ cdef inline void _load(uint8_t kind, const char *p, wasmtime_val_raw_t *v) noexc
         v.f64 = (<const double *>p)[0]
     elif kind == WB_I64:
         v.i64 = (<const int64_t *>p)[0]
-    else:
-        v.f32 = (<const float *>p)[0]
+    else:  # f32 as bits: never through a float register (which could quiet a NaN)
+        v.i32 = (<const int32_t *>p)[0]
 
 
 cdef inline void _store(uint8_t kind, char *p, const wasmtime_val_raw_t *v) noexcept nogil:
@@ -91,7 +91,7 @@ cdef inline void _store(uint8_t kind, char *p, const wasmtime_val_raw_t *v) noex
     elif kind == WB_I64:
         (<int64_t *>p)[0] = v.i64
     else:
-        (<float *>p)[0] = v.f32
+        (<int32_t *>p)[0] = v.i32
 
 
 cdef int _map_arg_error(Func f, Py_ssize_t j, object exc_type, str msg) except -1:
@@ -180,8 +180,25 @@ cdef object _convert(Func f, Py_ssize_t j, object a):
         _check_i32_range(f, j, arr, numpy)
     if kind == WB_F32 and c != "b" and not (c == "f" and dt.itemsize <= 4):
         arr = arr.astype(numpy.float64)  # the scalar call's rounding: to double, then to float
+        return _f64_to_f32(arr, numpy)
     with numpy.errstate(over="ignore", invalid="ignore"):
         return numpy.ascontiguousarray(arr, dtype=_NP_DTYPE[kind])
+
+
+cdef object _f64_to_f32(object arr, object numpy):
+    """A float64 array as float32, as the scalar call converts: NumPy's cast
+    rounds numbers the same way, but quiets signalling NaNs; NaNs are then
+    moved by their bits (wb_double_to_f32_bits)."""
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        out = numpy.ascontiguousarray(arr, dtype=numpy.float32)
+    nan = numpy.isnan(arr)
+    if nan.any():
+        d = numpy.ascontiguousarray(arr).view(numpy.uint64)[nan]
+        payload = (d >> numpy.uint64(29)) & numpy.uint64(0x7FFFFF)
+        payload[payload == 0] = 0x400000
+        bits = ((d >> numpy.uint64(32)) & numpy.uint64(0x80000000)) | numpy.uint64(0x7F800000) | payload
+        out.view(numpy.uint32)[nan] = bits.astype(numpy.uint32)
+    return out
 
 
 cdef int _check_i32_range(Func f, Py_ssize_t j, object arr, object numpy) except -1:
@@ -592,8 +609,8 @@ cdef Py_ssize_t _map_flat(wasmtime_context_t *ctx, wasmtime_func_t *func, Py_ssi
                 raw[j].f64 = (<double *>p)[i]
             elif kinds[j] == WB_I64:
                 raw[j].i64 = (<int64_t *>p)[i]
-            else:
-                raw[j].f32 = (<float *>p)[i]
+            else:  # f32, as bits
+                raw[j].i32 = (<int32_t *>p)[i]
         err[0] = wasmtime_func_call_unchecked(ctx, func, raw, nraw, trap)
         if err[0] != NULL or trap[0] != NULL:
             return i
@@ -606,7 +623,7 @@ cdef Py_ssize_t _map_flat(wasmtime_context_t *ctx, wasmtime_func_t *func, Py_ssi
             elif kinds[np + j] == WB_I64:
                 (<int64_t *>p)[i] = raw[j].i64
             else:
-                (<float *>p)[i] = raw[j].f32
+                (<int32_t *>p)[i] = raw[j].i32
     return -1
 
 

@@ -4,22 +4,57 @@ from wasmbind.errors import WasmError
 from wasmbind.types import FuncType, GlobalType, MemoryType, TableType, TagType, ValType
 
 
+# wasmbind.ValType's numbers past the engine's value kinds (WB_I32..WB_EXNREF
+# are both): the other abstract heap types, each a value of kind WB_ANYREF,
+# WB_FUNCREF, WB_EXTERNREF or WB_EXNREF (_engine_kind).
+cdef enum:
+    WB_VT_EQREF = 9
+    WB_VT_I31REF = 10
+    WB_VT_STRUCTREF = 11
+    WB_VT_ARRAYREF = 12
+    WB_VT_NULLREF = 13
+    WB_VT_NULLFUNCREF = 14
+    WB_VT_NULLEXTERNREF = 15
+    WB_VT_NULLEXNREF = 16
+    WB_VT_LAST = 16
+
+
+cdef inline uint8_t _engine_kind(uint8_t kind) noexcept:
+    """The engine's value kind (wasmtime_valkind_t) of a ValType number."""
+    if kind <= WB_EXNREF:
+        return kind
+    if kind <= WB_VT_NULLREF:
+        return WB_ANYREF
+    if kind == WB_VT_NULLFUNCREF:
+        return WB_FUNCREF
+    if kind == WB_VT_NULLEXTERNREF:
+        return WB_EXTERNREF
+    return WB_EXNREF
+
+
+# heap type (wasmtime_heaptype_t.kind) -> ValType number; abstract heap types
+# for building engine types from ValTypes (the inverse, nullable)
+cdef uint8_t[16] _HEAP_KIND = [
+    WB_EXTERNREF, WB_VT_NULLEXTERNREF, WB_FUNCREF, WB_FUNCREF, WB_VT_NULLFUNCREF,
+    WB_ANYREF, WB_VT_NULLREF, WB_VT_EQREF, WB_VT_I31REF, WB_VT_ARRAYREF, WB_VT_ARRAYREF,
+    WB_VT_STRUCTREF, WB_VT_STRUCTREF, WB_EXNREF, WB_EXNREF, WB_VT_NULLEXNREF]
+
+
 cdef uint8_t _kind_of(const wasm_valtype_t *vt) noexcept:
     """A value type's kind as wasmbind numbers them (ValType), 254 if unsupported.
 
     Read through Wasmtime's own value types: the standard wasm_valtype_kind()
-    of the pinned engine aborts the process on v128.
+    of the pinned engine aborts the process on v128 and on every GC type. A
+    reference type reads as its abstract heap type (concrete types as the
+    abstract type above them), nullable or not.
     """
     cdef wasmtime_valtype_t t
     cdef uint8_t k = 254
     wasmtime_valtype_new(vt, &t)
     if t.kind <= WB_VALTYPE_V128:
         k = t.kind
-    elif t.kind == WB_VALTYPE_REF:
-        if t.reftype.heaptype.kind in (WB_HEAPTYPE_EXTERN, WB_HEAPTYPE_NOEXTERN):
-            k = WB_EXTERNREF
-        elif t.reftype.heaptype.kind in (WB_HEAPTYPE_FUNC, WB_HEAPTYPE_NOFUNC, WB_HEAPTYPE_CONCRETE_FUNC):
-            k = WB_FUNCREF
+    elif t.kind == WB_VALTYPE_REF and t.reftype.heaptype.kind < 16:
+        k = _HEAP_KIND[t.reftype.heaptype.kind]
     wasmtime_valtype_delete(&t)
     return k
 
@@ -27,7 +62,7 @@ cdef uint8_t _kind_of(const wasm_valtype_t *vt) noexcept:
 cdef object _valtype_py(const wasm_valtype_t *vt):
     cdef uint8_t k = _kind_of(vt)
     if k == 254:
-        raise WasmError("unsupported value type (a GC or exception reference type)")
+        raise WasmError("unsupported value type (a heap type newer than this wasmbind)")
     return ValType(k)
 
 
@@ -72,9 +107,23 @@ cdef object _externtype_py(const wasm_externtype_t *et):
     raise WasmError("unknown extern kind %d" % k)
 
 
+cdef uint8_t[17] _ABSTRACT_HEAP = [
+    0, 0, 0, 0, 0, WB_HEAPTYPE_FUNC, WB_HEAPTYPE_EXTERN, WB_HEAPTYPE_ANY, WB_HEAPTYPE_EXN,
+    WB_HEAPTYPE_EQ, WB_HEAPTYPE_I31, WB_HEAPTYPE_STRUCT, WB_HEAPTYPE_ARRAY, WB_HEAPTYPE_NONE,
+    WB_HEAPTYPE_NOFUNC, WB_HEAPTYPE_NOEXTERN, WB_HEAPTYPE_NOEXN]
+
+
 cdef wasm_valtype_t *_valtype_new(object vt) except NULL:
-    """A new engine value type for a ValType (v128 through Wasmtime's constructor)."""
+    """A new engine value type for a ValType (v128 and the GC reference types,
+    nullable, through Wasmtime's constructors)."""
     cdef int k = <int>ValType(vt)
+    cdef wasmtime_valtype_t t
+    if k > WB_EXTERNREF:
+        memset(&t, 0, sizeof(t))
+        t.kind = WB_VALTYPE_REF
+        t.reftype.nullable = True
+        t.reftype.heaptype.kind = _ABSTRACT_HEAP[k]
+        return wasmtime_valtype_to_wasm(NULL, &t)  # abstract: no engine needed
     if k == WB_V128:
         return wasmtime_wasm_valtype_v128()
     if k == WB_FUNCREF:
@@ -149,6 +198,6 @@ cdef uint8_t *_kinds_of(object ft, bint *has_refs) except NULL:
     has_refs[0] = False
     for i, t in enumerate(ft.params + ft.results):
         kinds[i] = <int>t
-        if kinds[i] == WB_FUNCREF or kinds[i] == WB_EXTERNREF:
+        if kinds[i] >= WB_FUNCREF:
             has_refs[0] = True
     return kinds

@@ -7,7 +7,7 @@ from wasmbind.types import ValType
 
 
 cdef str _kind_name(uint8_t kind):
-    if kind <= WB_EXTERNREF:
+    if kind <= WB_VT_LAST:
         return ValType(kind).name
     return "unsupported type %d" % kind
 
@@ -74,7 +74,7 @@ cdef inline int _to_raw(uint8_t kind, object v, wasmtime_val_raw_t *out) except 
     elif kind == WB_F64:
         out.f64 = _as_double(v, kind)
     elif kind == WB_F32:
-        out.f32 = <float>_as_double(v, kind)
+        out.i32 = <int32_t>wb_double_to_f32_bits(_as_double(v, kind))
     elif kind == WB_V128:
         _as_v128(v, out.v128)
     else:
@@ -91,12 +91,16 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
     error ``out.kind`` is never a rooted kind, so unrooting it is harmless."""
     cdef Func f
     cdef wb_extref_t *entry
-    out.kind = kind
-    if kind == WB_EXTERNREF:
+    out.kind = _engine_kind(kind)
+    if out.kind == WB_EXTERNREF:
         memset(&out.of, 0, sizeof(out.of))
         if v is None:
             return 0
         out.kind = WB_I32  # nothing to unroot until the engine made it
+        if kind == WB_VT_NULLEXTERNREF:
+            raise TypeError("expected None for nullexternref, got %s" % type(v).__name__)
+        if isinstance(v, ExternRef):  # an externref the engine made, back as it was
+            return _ref_clone(<_Ref>v, store, out)
         entry = wb_extref_new(&store._state)
         # filed before the engine sees the entry: its finalizer (which the
         # engine may run even when it fails to make the externref) finds it
@@ -111,16 +115,21 @@ cdef int _to_val(Store store, wasmtime_context_t *ctx, uint8_t kind, object v,
             raise MemoryError("the engine could not allocate an externref")
         out.kind = WB_EXTERNREF
         return 0
-    if kind == WB_FUNCREF:
+    if out.kind == WB_FUNCREF:
         memset(&out.of, 0, sizeof(out.of))
         if v is None:
             return 0
+        if kind == WB_VT_NULLFUNCREF:
+            out.kind = WB_I32
+            raise TypeError("expected None for nullfuncref, got %s" % type(v).__name__)
         if not isinstance(v, Func):
             raise TypeError("expected a Func or None for funcref, got %s" % type(v).__name__)
         f = <Func>v
         _check_owner(f, store)
         out.of.funcref = f._func
         return 0
+    if out.kind == WB_ANYREF or out.kind == WB_EXNREF:
+        return _gc_to_val(store, ctx, kind, v, out)
     return _to_raw(kind, v, <wasmtime_val_raw_t *>&out.of)
 
 
@@ -130,8 +139,8 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
         if val.of.externref.store_id == 0:
             return None
         data = wasmtime_externref_data(ctx, &val.of.externref)
-        if data == NULL:
-            return None  # an externref the engine made (extern.convert_any)
+        if data == NULL:  # an externref the engine made (extern.convert_any)
+            return _ref_wrap(ExternRef, store, val)
         v = store._refs.get(<object>(<wb_extref_t *>data).key, _MISSING)
         if v is _MISSING:
             raise WasmError("the Store no longer holds this externref's payload")
@@ -140,6 +149,8 @@ cdef object _from_val(Store store, wasmtime_context_t *ctx, wasmtime_val_t *val)
         if val.of.funcref.store_id == 0:
             return None
         return Func._wrap(store, &val.of.funcref, None)
+    if val.kind == WB_ANYREF or val.kind == WB_EXNREF:
+        return _gc_from_val(store, ctx, val)
     return wb_raw_to_object(val.kind, <wasmtime_val_raw_t *>&val.of)
 
 
@@ -168,5 +179,5 @@ cdef inline int _release_dead(Store store) except -1:
 cdef inline void _unroot_vals(wasmtime_val_t *vals, Py_ssize_t n) noexcept:
     cdef Py_ssize_t i
     for i in range(n):
-        if vals[i].kind == WB_EXTERNREF or vals[i].kind == WB_ANYREF:
+        if vals[i].kind == WB_EXTERNREF or vals[i].kind == WB_ANYREF or vals[i].kind == WB_EXNREF:
             wasmtime_val_unroot(&vals[i])

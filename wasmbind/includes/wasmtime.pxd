@@ -284,3 +284,48 @@ cdef extern from "wasmbind_capi.h" nogil:
                              wasmtime_extern_t *item)
     wasmtime_error_t *wasmtime_linker_define_unknown_imports_as_traps(wasmtime_linker_t *linker,
                                                                       const wasmtime_module_t *module)
+
+    # GC references (wasmtime/gc.h)
+    enum:
+        WB_EXNREF
+        WB_HEAPTYPE_ANY
+        WB_HEAPTYPE_NONE
+        WB_HEAPTYPE_EQ
+        WB_HEAPTYPE_I31
+        WB_HEAPTYPE_ARRAY
+        WB_HEAPTYPE_CONCRETE_ARRAY
+        WB_HEAPTYPE_STRUCT
+        WB_HEAPTYPE_CONCRETE_STRUCT
+        WB_HEAPTYPE_EXN
+        WB_HEAPTYPE_CONCRETE_EXN
+        WB_HEAPTYPE_NOEXN
+    ctypedef struct wasmtime_struct_type_t
+    ctypedef wasmtime_externref_t wasmtime_anyref_t
+    ctypedef wasmtime_externref_t wasmtime_structref_t
+    ctypedef wasmtime_externref_t wasmtime_arrayref_t
+    wasm_valtype_t *wasmtime_valtype_to_wasm(const wasm_engine_t *engine, const wasmtime_valtype_t *ty)
+    void wasmtime_val_clone(const wasmtime_val_t *src, wasmtime_val_t *dst)
+    void wasmtime_anyref_from_i31(wasmtime_context_t *context, uint32_t i31val, wasmtime_anyref_t *out)
+    bint wasmtime_anyref_is_i31(wasmtime_context_t *context, const wasmtime_anyref_t *anyref)
+    bint wasmtime_anyref_i31_get_s(wasmtime_context_t *context, const wasmtime_anyref_t *anyref, int32_t *dst)
+    bint wasmtime_anyref_is_struct(wasmtime_context_t *context, const wasmtime_anyref_t *anyref)
+    bint wasmtime_anyref_is_array(wasmtime_context_t *context, const wasmtime_anyref_t *anyref)
+    bint wasmtime_anyref_as_struct(wasmtime_context_t *context, const wasmtime_anyref_t *anyref,
+                                   wasmtime_structref_t *out)
+    bint wasmtime_anyref_as_array(wasmtime_context_t *context, const wasmtime_anyref_t *anyref,
+                                  wasmtime_arrayref_t *out)
+    void wasmtime_structref_unroot(wasmtime_structref_t *ref)
+    void wasmtime_arrayref_unroot(wasmtime_arrayref_t *ref)
+    wasmtime_struct_type_t *wasmtime_structref_type(wasmtime_context_t *context, const wasmtime_structref_t *ref)
+    void wasmtime_struct_type_delete(wasmtime_struct_type_t *ty)
+    size_t wasmtime_struct_type_num_fields(const wasmtime_struct_type_t *ty)
+    wasmtime_error_t *wasmtime_structref_field(wasmtime_context_t *context, const wasmtime_structref_t *ref,
+                                               size_t index, wasmtime_val_t *out)
+    wasmtime_error_t *wasmtime_structref_set_field(wasmtime_context_t *context, const wasmtime_structref_t *ref,
+                                                   size_t index, const wasmtime_val_t *val)
+    wasmtime_error_t *wasmtime_arrayref_len(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                            uint32_t *out)
+    wasmtime_error_t *wasmtime_arrayref_get(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                            uint32_t index, wasmtime_val_t *out)
+    wasmtime_error_t *wasmtime_arrayref_set(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
+                                            uint32_t index, const wasmtime_val_t *val)
