@@ -20,6 +20,7 @@ from wasmbind._core import (
     Module,
     Store,
     Table,
+    Tag,
     WasiConfig,
     default_engine,
     instantiate,
@@ -38,6 +39,7 @@ from wasmbind.errors import (
     TrapCode,
     WasiExit,
     WasmError,
+    WasmException,
 )
 from wasmbind.types import (
     ExportType,
@@ -66,6 +68,7 @@ __all__ = [
     "Memory",
     "Global",
     "Table",
+    "Tag",
     "Linker",
     "WasiConfig",
     "default_engine",
@@ -89,6 +92,7 @@ __all__ = [
     "CompileError",
     "LinkError",
     "Trap",
+    "WasmException",
     "TrapCode",
     "Frame",
     "WasiExit",

@@ -21,6 +21,8 @@ cdef class Engine:
     cdef size_t _stack_need
     # Config(wasm_threads=True): guests may block in memory.atomic.wait
     cdef bint _shared_memory
+    # Config(wasm_exceptions=True): host functions take the path that can throw
+    cdef bint _exceptions
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL
@@ -63,6 +65,8 @@ cdef class Module:
     cdef object _imports
     cdef object _exports
     cdef tuple _export_names
+    # the index types of the tables, read from the binary (see core/table64.pxi), or None
+    cdef object _tables
     # for pickling: the Wasm binary (None after deserialize), the serialized
     # artifact and the content digest (both made on first use)
     cdef bytes _wasm
@@ -125,7 +129,17 @@ cdef class Global(_StoreObject):
 
 cdef class Table(_StoreObject):
     cdef wasmtime_table_t _table
+    cdef uint8_t _index_kind   # 0 until known, then 1 (32-bit) or 2 (64-bit indices)
     cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF
+    cdef object _element(self)
+
+
+cdef class Tag(_StoreObject):
+    cdef wasmtime_tag_t _tag
+    cdef object _functype       # FuncType of the payload, read once
+
+    @staticmethod
+    cdef Tag _wrap(Store store, wasmtime_tag_t *tag)
 
 
 cdef class Instance(_StoreObject):

@@ -20,7 +20,7 @@ from typing import (
 )
 
 from wasmbind.config import Config
-from wasmbind.types import ExportType, FuncType, GlobalType, ImportType, MemoryType, TableType
+from wasmbind.types import ExportType, FuncType, GlobalType, ImportType, MemoryType, TableType, TagType
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="Store")
@@ -31,7 +31,7 @@ _Path = Union[str, "os.PathLike[str]"]
 # A Wasm value as Python sees it: int (i32, i64, v128), float (f32, f64),
 # Func or None (funcref), any object (externref).
 _Value = Any
-_Extern = Union["Func", "Memory", "Global", "Table"]
+_Extern = Union["Func", "Memory", "Global", "Table", "Tag"]
 _Import = Union[_Extern, Callable[..., Any]]
 _Imports = Union[Sequence[_Import], Mapping[str, Mapping[str, _Import]], None]
 
@@ -200,6 +200,15 @@ class Table:
     def __getitem__(self, i: int) -> Any: ...
     def __setitem__(self, i: int, value: _Value) -> None: ...
     def grow(self, delta: int, init: _Value = ...) -> int: ...
+
+class Tag:
+    @property
+    def store(self) -> Store: ...
+    def __init__(self, store: Store, tagtype: TagType) -> None: ...
+    @property
+    def type(self) -> TagType: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
 
 class Exports:
     def __getitem__(self, name: str) -> Any: ...

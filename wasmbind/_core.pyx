@@ -68,6 +68,8 @@ include "core/externs.pxi"    # the store-bound base, wrapping engine externs, p
 include "core/memory.pxi"     # Memory and its buffer protocol
 include "core/global.pxi"     # Global
 include "core/table.pxi"      # Table
+include "core/table64.pxi"    # tables with 64-bit indices: read from binaries, made from Python
+include "core/tag.pxi"        # Tag; Wasm exceptions to Python and back (WasmException)
 include "core/instance.pxi"   # Exports, Instance, import resolution, instantiate()
 include "core/linker.pxi"     # Linker
 # ---- WASI preview 1 ---------------------------------------------------------

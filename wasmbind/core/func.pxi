@@ -23,7 +23,7 @@ cdef class Func(_StoreObject):
             ctx = store._context()  # the lines above ran Python code
             # The store owns the environment: it is released when the store is.
             store._hostfuncs.append(hf)
-            if hf.has_refs:
+            if hf.has_refs or store.engine._exceptions:  # only this kind can throw
                 wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
             else:
                 wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)

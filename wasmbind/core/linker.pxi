@@ -131,7 +131,7 @@ cdef class Linker:
         # engine owns a reference to the environment and drops it when done.
         Py_INCREF(hf)
         try:
-            if hf.has_refs:
+            if hf.has_refs or self.engine._exceptions:  # only this kind can throw
                 err = wasmtime_linker_define_func(linker, m, len(m), n, len(n), ft,
                                                   wb_host_entry_val, <void *>hf, wb_decref_finalizer)
             else:
