@@ -470,6 +470,19 @@ WB_IMPORT wasm_trap_t *wasmtime_context_set_exception(wasmtime_context_t *store,
 WB_IMPORT bool wasmtime_context_take_exception(wasmtime_context_t *store, wasmtime_exnref_t *exn_ret);
 WB_IMPORT bool wasmtime_context_has_exception(wasmtime_context_t *store);
 
+/* shared memories (threads proposal): owned by the engine, not a store; each
+ * handle is released with wasmtime_sharedmemory_delete */
+WB_IMPORT wasmtime_error_t *wasmtime_sharedmemory_new(const wasm_engine_t *engine, const wasm_memorytype_t *ty,
+                                                      wasmtime_sharedmemory_t **ret);
+WB_IMPORT void wasmtime_sharedmemory_delete(wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasmtime_sharedmemory_t *wasmtime_sharedmemory_clone(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasm_memorytype_t *wasmtime_sharedmemory_type(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT uint8_t *wasmtime_sharedmemory_data(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT size_t wasmtime_sharedmemory_data_size(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT uint64_t wasmtime_sharedmemory_size(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasmtime_error_t *wasmtime_sharedmemory_grow(const wasmtime_sharedmemory_t *memory, uint64_t delta,
+                                                       uint64_t *prev_size);
+
 /* ---------------------------------------------------------------- wasi.h */
 
 /* Not declared: wasi_config_inherit_argv and wasi_config_inherit_env, which

@@ -134,6 +134,18 @@ cdef class Table(_StoreObject):
     cdef object _element(self)
 
 
+cdef class SharedMemory:
+    cdef wasmtime_sharedmemory_t *_ptr
+    cdef readonly Engine engine
+    cdef object _notifier       # the instance whose functions notify this memory, made once
+    cdef object __weakref__
+
+    @staticmethod
+    cdef SharedMemory _wrap(Engine engine, wasmtime_sharedmemory_t *ptr)
+    cdef wasmtime_sharedmemory_t *_mem(self) except NULL
+    cdef object _range(self, Py_ssize_t offset, Py_ssize_t length)
+
+
 cdef class Tag(_StoreObject):
     cdef wasmtime_tag_t _tag
     cdef object _functype       # FuncType of the payload, read once

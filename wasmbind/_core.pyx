@@ -66,6 +66,7 @@ include "core/map_guest.pxi"  # Func.map inside the guest: a generated Wasm loop
 include "core/host.pxi"       # host functions: trampolines, the exception slot, Caller
 include "core/externs.pxi"    # the store-bound base, wrapping engine externs, passing values in
 include "core/memory.pxi"     # Memory and its buffer protocol
+include "core/shared_memory.pxi"  # SharedMemory: one memory for stores on several threads
 include "core/global.pxi"     # Global
 include "core/table.pxi"      # Table
 include "core/table64.pxi"    # tables with 64-bit indices: read from binaries, made from Python

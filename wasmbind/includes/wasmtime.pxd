@@ -312,3 +312,15 @@ cdef extern from "wasmbind_capi.h" nogil:
     wasm_trap_t *wasmtime_context_set_exception(wasmtime_context_t *store, const wasmtime_exnref_t *exn)
     bint wasmtime_context_take_exception(wasmtime_context_t *store, wasmtime_exnref_t *exn_ret)
     bint wasmtime_context_has_exception(wasmtime_context_t *store)
+
+    # shared memories (engine-owned; each handle deleted once)
+    wasmtime_error_t *wasmtime_sharedmemory_new(const wasm_engine_t *engine, const wasm_memorytype_t *ty,
+                                                wasmtime_sharedmemory_t **ret)
+    void wasmtime_sharedmemory_delete(wasmtime_sharedmemory_t *memory)
+    wasmtime_sharedmemory_t *wasmtime_sharedmemory_clone(const wasmtime_sharedmemory_t *memory)
+    wasm_memorytype_t *wasmtime_sharedmemory_type(const wasmtime_sharedmemory_t *memory)
+    uint8_t *wasmtime_sharedmemory_data(const wasmtime_sharedmemory_t *memory)
+    size_t wasmtime_sharedmemory_data_size(const wasmtime_sharedmemory_t *memory)
+    uint64_t wasmtime_sharedmemory_size(const wasmtime_sharedmemory_t *memory)
+    wasmtime_error_t *wasmtime_sharedmemory_grow(const wasmtime_sharedmemory_t *memory, uint64_t delta,
+                                                 uint64_t *prev_size)
