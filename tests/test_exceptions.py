@@ -6,8 +6,22 @@ import pickle
 
 import pytest
 
-from wasmbind import (Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Tag, TagType,
-                      Trap, ValType, WasmError, WasmException)
+from wasmbind import (
+    Config,
+    Engine,
+    Func,
+    FuncType,
+    Instance,
+    Linker,
+    Module,
+    Store,
+    Tag,
+    TagType,
+    ValType,
+    WasmError,
+    WasmException,
+)
+
 from support import assert_clean, run_py
 
 i32, i64, f32, f64 = ValType.i32, ValType.i64, ValType.f32, ValType.f64

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 import wasmbind
-from wasmbind import (Config, Engine, Instance, Linker, MemoryType, Module, SharedMemory, Store,
-                      WasmError)
+from wasmbind import Config, Engine, Instance, Linker, MemoryType, Module, SharedMemory, Store, WasmError
+
 from support import assert_clean, run_py
 
 COUNTER = """(module

@@ -6,8 +6,20 @@ import pickle
 import pytest
 
 import wasmbind
-from wasmbind import (Config, Engine, FuncType, Instance, Linker, LinkError, Module, Store, Tag,
-                      TagType, ValType, WasmError)
+from wasmbind import (
+    Config,
+    Engine,
+    FuncType,
+    Instance,
+    Linker,
+    LinkError,
+    Module,
+    Store,
+    Tag,
+    TagType,
+    ValType,
+    WasmError,
+)
 
 i32, i64, f32, f64 = ValType.i32, ValType.i64, ValType.f32, ValType.f64
 

@@ -18,7 +18,6 @@ prints one JSON summary per file (for running in a child process).
 """
 
 import json
-import math
 import os
 import shutil
 import struct
@@ -27,9 +26,26 @@ import sys
 import tempfile
 
 import wasmbind
-from wasmbind import (CompileError, Config, Engine, Func, FuncType, Global, GlobalType, Instance,
-                      LinkError, Linker, Memory, MemoryType, Module, Store, Table, TableType, Trap,
-                      TrapCode, ValType, WasmError)
+from wasmbind import (
+    CompileError,
+    Config,
+    Engine,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    Linker,
+    LinkError,
+    Memory,
+    MemoryType,
+    Module,
+    Store,
+    Table,
+    TableType,
+    Trap,
+    TrapCode,
+    WasmError,
+)
 
 WASM_TOOLS = shutil.which("wasm-tools", path=os.path.dirname(sys.executable)) or shutil.which("wasm-tools")
 
@@ -276,10 +292,10 @@ class Runner:
         except Trap as exc:
             if text == "call stack exhausted" or text.startswith("stack overflow"):
                 if exc.code != TrapCode.STACK_OVERFLOW:
-                    raise AssertionError("trapped with %r, expected %r" % (exc.code, text))
+                    raise AssertionError("trapped with %r, expected %r" % (exc.code, text)) from None
             return
         except wasmbind.WasmException as exc:
-            raise AssertionError("threw %r, expected the trap %r" % (exc, text))
+            raise AssertionError("threw %r, expected the trap %r" % (exc, text)) from None
         raise AssertionError("did not trap (%r expected)" % text)
 
     def cmd_assert_trap(self, c):
@@ -323,7 +339,7 @@ class Runner:
             self.linker.instantiate(self.store, m)
         except (LinkError, WasmError) as exc:
             if isinstance(exc, (Trap, wasmbind.WasmException)):
-                raise AssertionError("trapped, expected unlinkable: %r" % exc)
+                raise AssertionError("trapped, expected unlinkable: %r" % exc) from None
             return
         raise AssertionError("linked (expected %r)" % c.get("text"))
 

@@ -2,6 +2,7 @@
 
 from wasmbind.types import TableType
 
+
 @cython.final
 cdef class Table(_StoreObject):
     """A table of references. ``Table(store, tabletype, init=None)``.
