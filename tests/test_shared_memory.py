@@ -206,3 +206,22 @@ view.release()
 print("ok")
 ''')
     assert_clean(proc, "ok")
+
+
+def test_notify_from_several_threads_at_once(threads_engine):
+    mem = SharedMemory(threads_engine, MemoryType(1, 1, shared=True))
+    errors = []
+
+    def poke():
+        try:
+            for _ in range(50):
+                assert mem.notify(0) == 0
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=poke) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -137,7 +137,7 @@ cdef class Table(_StoreObject):
 cdef class SharedMemory:
     cdef wasmtime_sharedmemory_t *_ptr
     cdef readonly Engine engine
-    cdef object _notifier       # the instance whose functions notify this memory, made once
+    cdef object _notifier       # the module whose functions notify this memory, compiled once
     cdef object __weakref__
 
     @staticmethod

@@ -167,12 +167,13 @@ _NOTIFIER_WAT = """(module
 
 
 cdef object _notifier(SharedMemory mem):
-    """An instance, in a store of its own, whose functions notify ``mem``."""
+    """An instance, in a store of its own (so that any thread may notify at
+    any time), whose functions notify ``mem``; its module is compiled once."""
     if mem._notifier is None:
         if mem.type.memory64:
             parts = {"index": "i64 ", "max": 2**48, "addr0": "(i64.extend_i32_u (local.get 0))",
                      "addr": "(i64.extend_i32_u (local.get $a))"}
         else:
             parts = {"index": "", "max": 65536, "addr0": "(local.get 0)", "addr": "(local.get $a)"}
-        mem._notifier = Instance(Store(mem.engine), Module(mem.engine, _NOTIFIER_WAT % parts), [mem])
-    return mem._notifier
+        mem._notifier = Module(mem.engine, _NOTIFIER_WAT % parts)
+    return Instance(Store(mem.engine), mem._notifier, [mem])
