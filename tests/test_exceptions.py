@@ -7,8 +7,6 @@ import pickle
 import pytest
 
 from wasmbind import (
-    Config,
-    Engine,
     Func,
     FuncType,
     Instance,
@@ -45,11 +43,6 @@ GUEST = """(module
         (call $host (local.get 0)))
       (return (i32.const 0)))
     (i32.const 1)))"""
-
-
-@pytest.fixture(scope="module")
-def exn_engine():
-    return Engine(Config(wasm_exceptions=True))
 
 
 def make(engine, host=None, tag=None):

@@ -7,8 +7,6 @@ import pytest
 
 import wasmbind
 from wasmbind import (
-    Config,
-    Engine,
     FuncType,
     Instance,
     Linker,
@@ -32,11 +30,6 @@ IMPORTS_WAT = """(module
   (import "m" "t" (tag $t (param i32 f64)))
   (export "t" (tag $t))
   (func (export "throw") (param i32 f64) (throw $t (local.get 0) (local.get 1))))"""
-
-
-@pytest.fixture(scope="module")
-def exn_engine():
-    return Engine(Config(wasm_exceptions=True))
 
 
 @pytest.fixture
