@@ -545,6 +545,46 @@ WB_IMPORT wasmtime_error_t *wasmtime_arrayref_get(wasmtime_context_t *context, c
 WB_IMPORT wasmtime_error_t *wasmtime_arrayref_set(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
                                                   uint32_t index, const wasmtime_val_t *val);
 
+/* tags and exceptions (exception-handling proposal). An exception thrown by
+ * a host function is set on the store, and the trap returned with it is what
+ * the host callback returns; a checked (wasm_trap_t returning) callback is the
+ * only kind that can throw one: the C API has no way to make a wasmtime_error_t
+ * carry a thrown exception for an unchecked callback. */
+WB_IMPORT wasm_tagtype_t *wasm_tagtype_new(wasm_functype_t *functype); /* takes the functype */
+WB_IMPORT void wasm_tagtype_delete(wasm_tagtype_t *type);
+WB_IMPORT wasmtime_error_t *wasmtime_tag_new(wasmtime_context_t *store, const wasm_tagtype_t *type,
+                                             wasmtime_tag_t *ret);
+WB_IMPORT wasm_tagtype_t *wasmtime_tag_type(const wasmtime_context_t *store, const wasmtime_tag_t *tag);
+/* both tags must belong to the store */
+WB_IMPORT bool wasmtime_tag_eq(const wasmtime_context_t *store, const wasmtime_tag_t *a,
+                               const wasmtime_tag_t *b);
+WB_IMPORT wasmtime_error_t *wasmtime_exnref_new(wasmtime_context_t *store, const wasmtime_tag_t *tag,
+                                                const wasmtime_val_t *fields, size_t nfields,
+                                                wasmtime_exnref_t *exn_ret);
+WB_IMPORT void wasmtime_exnref_unroot(wasmtime_exnref_t *ref);
+WB_IMPORT wasmtime_error_t *wasmtime_exnref_tag(wasmtime_context_t *store, const wasmtime_exnref_t *exn,
+                                                wasmtime_tag_t *tag_ret);
+WB_IMPORT size_t wasmtime_exnref_field_count(wasmtime_context_t *store, const wasmtime_exnref_t *exn);
+WB_IMPORT wasmtime_error_t *wasmtime_exnref_field(wasmtime_context_t *store, const wasmtime_exnref_t *exn,
+                                                  size_t index, wasmtime_val_t *val_ret);
+/* the store roots its own copy: the caller still unroots ``exn`` */
+WB_IMPORT wasm_trap_t *wasmtime_context_set_exception(wasmtime_context_t *store, const wasmtime_exnref_t *exn);
+WB_IMPORT bool wasmtime_context_take_exception(wasmtime_context_t *store, wasmtime_exnref_t *exn_ret);
+WB_IMPORT bool wasmtime_context_has_exception(wasmtime_context_t *store);
+
+/* shared memories (threads proposal): owned by the engine, not a store; each
+ * handle is released with wasmtime_sharedmemory_delete */
+WB_IMPORT wasmtime_error_t *wasmtime_sharedmemory_new(const wasm_engine_t *engine, const wasm_memorytype_t *ty,
+                                                      wasmtime_sharedmemory_t **ret);
+WB_IMPORT void wasmtime_sharedmemory_delete(wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasmtime_sharedmemory_t *wasmtime_sharedmemory_clone(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasm_memorytype_t *wasmtime_sharedmemory_type(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT uint8_t *wasmtime_sharedmemory_data(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT size_t wasmtime_sharedmemory_data_size(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT uint64_t wasmtime_sharedmemory_size(const wasmtime_sharedmemory_t *memory);
+WB_IMPORT wasmtime_error_t *wasmtime_sharedmemory_grow(const wasmtime_sharedmemory_t *memory, uint64_t delta,
+                                                       uint64_t *prev_size);
+
 /* ---------------------------------------------------------------- wasi.h */
 
 /* Not declared: wasi_config_inherit_argv and wasi_config_inherit_env, which

@@ -15,6 +15,12 @@ def engine():
     return wasmbind.Engine()
 
 
+@pytest.fixture(scope="session")
+def exn_engine():
+    """An engine with the exception-handling proposal (tags, WasmException)."""
+    return wasmbind.Engine(wasmbind.Config(wasm_exceptions=True))
+
+
 @pytest.fixture
 def store(engine):
     """A fresh store, closed after the test (views must be released by then)."""

@@ -171,6 +171,8 @@ _PRESENCE_EXPECTED = {
     ("wasmbind._core.__test__", "in stub"),
     ("wasmbind._core.Memory.__buffer__", "at runtime"),
     ("wasmbind._core.Memory.__release_buffer__", "at runtime"),
+    ("wasmbind._core.SharedMemory.__buffer__", "at runtime"),
+    ("wasmbind._core.SharedMemory.__release_buffer__", "at runtime"),
 }
 
 

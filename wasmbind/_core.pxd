@@ -23,6 +23,8 @@ cdef class Engine:
     cdef size_t _stack_need
     # Config(wasm_threads=True): guests may block in memory.atomic.wait
     cdef bint _shared_memory
+    # Config(wasm_exceptions=True): host functions take the path that can throw
+    cdef bint _exceptions
     cdef object __weakref__
 
     cdef wasm_engine_t *_engine(self) except NULL
@@ -72,6 +74,8 @@ cdef class Module:
     cdef object _imports
     cdef object _exports
     cdef tuple _export_names
+    # the index types of the tables, read from the binary (see core/table64.pxi), or None
+    cdef object _tables
     # for pickling: the Wasm binary (None after deserialize), the serialized
     # artifact and the content digest (both made on first use)
     cdef bytes _wasm
@@ -134,7 +138,29 @@ cdef class Global(_StoreObject):
 
 cdef class Table(_StoreObject):
     cdef wasmtime_table_t _table
+    cdef uint8_t _index_kind   # 0 until known, then 1 (32-bit) or 2 (64-bit indices)
     cdef uint64_t _checked_index(self, object i) except? 0xFFFFFFFFFFFFFFFF
+    cdef object _element(self)
+
+
+cdef class SharedMemory:
+    cdef wasmtime_sharedmemory_t *_ptr
+    cdef readonly Engine engine
+    cdef object _notifier       # the module whose functions notify this memory, compiled once
+    cdef object __weakref__
+
+    @staticmethod
+    cdef SharedMemory _wrap(Engine engine, wasmtime_sharedmemory_t *ptr)
+    cdef wasmtime_sharedmemory_t *_mem(self) except NULL
+    cdef object _range(self, Py_ssize_t offset, Py_ssize_t length)
+
+
+cdef class Tag(_StoreObject):
+    cdef wasmtime_tag_t _tag
+    cdef object _functype       # FuncType of the payload, read once
+
+    @staticmethod
+    cdef Tag _wrap(Store store, wasmtime_tag_t *tag)
 
 
 # GC references held by Python (core/gc.pxi): each holds its own root of the

@@ -69,8 +69,11 @@ include "core/host.pxi"       # host functions: trampolines, the exception slot,
 include "core/externs.pxi"    # the store-bound base, wrapping engine externs, passing values in
 include "core/gc.pxi"         # GC reference handles: AnyRef, StructRef, ArrayRef, ExnRef, ExternRef
 include "core/memory.pxi"     # Memory and its buffer protocol
+include "core/shared_memory.pxi"  # SharedMemory: one memory for stores on several threads
 include "core/global.pxi"     # Global
 include "core/table.pxi"      # Table
+include "core/table64.pxi"    # tables with 64-bit indices: read from binaries, made from Python
+include "core/tag.pxi"        # Tag; Wasm exceptions to Python and back (WasmException)
 include "core/instance.pxi"   # Exports, Instance, import resolution, instantiate()
 include "core/linker.pxi"     # Linker
 # ---- WASI preview 1 ---------------------------------------------------------

@@ -15,6 +15,7 @@ __all__ = [
     "CompileError",
     "LinkError",
     "Trap",
+    "WasmException",
     "TrapCode",
     "Frame",
     "WasiExit",
@@ -131,6 +132,30 @@ class Trap(WasmError):
             lines = ["    %d: %s" % (i, f) for i, f in enumerate(self.frames)]
             text += "\nwasm backtrace:\n" + "\n".join(lines)
         return text
+
+
+class WasmException(WasmError):
+    """A WebAssembly exception (exception-handling proposal).
+
+    Raised when a Wasm exception escapes a call into Wasm: ``tag`` is the
+    :class:`wasmbind.Tag` it was thrown with, ``payload`` the tuple of its
+    values. Raise ``WasmException(tag, *payload)`` in a host function to throw
+    it into the guest, where ``try_table`` can catch it; the payload is checked
+    against the tag's type there (a mismatch is a TypeError from the call).
+    The engine's exception object itself is released once read; its tag and
+    payload are what is kept. Does not pickle (a Tag lives in one store).
+    """
+
+    def __init__(self, tag: Any, *payload: Any) -> None:
+        super().__init__(tag, *payload)
+        self.tag = tag
+        self.payload = tuple(payload)
+
+    def __str__(self) -> str:
+        return "uncaught WebAssembly exception (tag %r, payload %r)" % (self.tag, self.payload)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.tag,) + self.payload, self.__dict__ or None)
 
 
 class ComponentError(WasmError):

@@ -194,35 +194,69 @@ class GlobalType(_PicklesByFields):
 
 
 class TableType(_PicklesByFields):
-    """The type of a table: element type and limits in elements."""
+    """The type of a table: element type and limits in elements.
 
-    __slots__ = ("element", "minimum", "maximum")
+    ``table64=True`` gives it 64-bit indices (the memory64 proposal's table64;
+    needs ``Config(wasm_memory64=True)``), as ``memory64`` does for memories.
+    Limits are at most 2**32-1 either way: Wasmtime's C API cannot report more.
+    """
 
-    def __init__(self, element: object, minimum: int, maximum: Optional[int] = None) -> None:
+    __slots__ = ("element", "minimum", "maximum", "table64")
+
+    def __init__(
+        self,
+        element: object,
+        minimum: int,
+        maximum: Optional[int] = None,
+        *,
+        table64: bool = False,
+    ) -> None:
         self.element = _valtype(element)
         if not self.element.is_ref:
             raise TypeError("a table holds references (funcref, externref, anyref...), not %s" % self.element.name)
         self.minimum, self.maximum = _check_limits(minimum, maximum, 2**32 - 1)
+        self.table64 = bool(table64)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TableType):
             return NotImplemented
-        return (self.element, self.minimum, self.maximum) == (other.element, other.minimum, other.maximum)
+        return (self.element, self.minimum, self.maximum, self.table64) == (
+            other.element,
+            other.minimum,
+            other.maximum,
+            other.table64,
+        )
 
     def __hash__(self) -> int:
-        return hash((TableType, self.element, self.minimum, self.maximum))
+        return hash((TableType, self.element, self.minimum, self.maximum, self.table64))
 
     def __repr__(self) -> str:
-        return "TableType(%s, %d, %r)" % (self.element.name, self.minimum, self.maximum)
+        extra = ", table64=True" if self.table64 else ""
+        return "TableType(%s, %d, %r%s)" % (self.element.name, self.minimum, self.maximum, extra)
 
 
 class TagType(_PicklesByFields):
-    """The type of an exception tag (exception-handling proposal)."""
+    """The type of an exception tag: the types of its payload values.
+
+    ``TagType([ValType.i32, ValType.f64])``, or ``TagType(FuncType(params, []))``
+    (a tag's type is a function type with no results).
+    """
 
     __slots__ = ("functype",)
 
-    def __init__(self, functype: FuncType) -> None:
+    def __init__(self, functype: Union[FuncType, Iterable[object]]) -> None:
+        if not isinstance(functype, FuncType):
+            if isinstance(functype, (str, bytes)):
+                raise TypeError("expected a FuncType or value types, got %r" % (functype,))
+            functype = FuncType(functype, [])
+        if functype.results:
+            raise ValueError("a tag's type has no results, got %r" % (functype,))
         self.functype = functype
+
+    @property
+    def params(self) -> Tuple[ValType, ...]:
+        """The payload's value types."""
+        return self.functype.params
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TagType):
@@ -233,7 +267,7 @@ class TagType(_PicklesByFields):
         return hash((TagType, self.functype))
 
     def __repr__(self) -> str:
-        return "TagType(%r)" % (self.functype,)
+        return "TagType([%s])" % ", ".join(p.name for p in self.params)
 
 
 ExternType = Union[FuncType, MemoryType, GlobalType, TableType, TagType]

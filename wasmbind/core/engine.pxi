@@ -125,6 +125,7 @@ cdef class Engine:
         self._async = config.async_support
         self._parallel = config.parallel_compilation is not False and not _pool_lost
         self._shared_memory = config.wasm_threads is True
+        self._exceptions = config.wasm_exceptions is True
         self._stack_need = (config.max_wasm_stack or _ENGINE_MAX_WASM_STACK) + WB_STACK_MARGIN
         rc = wb_ticker_add(self._ptr) if self._epoch else 0
         if rc != 0:

@@ -131,13 +131,17 @@ cdef object _wrap_extern(Store store, wasmtime_extern_t *item, object name):
         t = Table.__new__(Table)
         t._table = item.of.table
         return _bind(t, store)
+    if item.kind == WB_EXTERN_TAG:
+        return Tag._wrap(store, &item.of.tag)
+    if item.kind == WB_EXTERN_SHAREDMEMORY:
+        return SharedMemory._wrap(store.engine, item.of.sharedmemory)  # takes the handle
     kind = item.kind
     wasmtime_extern_delete(item)
-    return _Unsupported(name, "shared memory" if kind == WB_EXTERN_SHAREDMEMORY else "tag")
+    return _Unsupported(name, "kind %d" % kind)
 
 
 class _Unsupported:
-    """An export of a kind wasmbind cannot use yet (shared memories, tags)."""
+    """An export of a kind wasmbind does not know (a newer engine's)."""
 
     def __init__(self, name, kind):
         self.name = name
@@ -174,8 +178,17 @@ cdef int _as_extern(Store store, object obj, wasmtime_extern_t *out) except -1:
         _check_owner(<Table>obj, store)
         out.kind = WB_EXTERN_TABLE
         out.of.table = (<Table>obj)._table
+    elif isinstance(obj, SharedMemory):
+        if (<SharedMemory>obj).engine is not store.engine:
+            raise ValueError("the SharedMemory belongs to a different Engine than the Store's")
+        out.kind = WB_EXTERN_SHAREDMEMORY
+        out.of.sharedmemory = (<SharedMemory>obj)._mem()
+    elif isinstance(obj, Tag):
+        _check_owner(<Tag>obj, store)
+        out.kind = WB_EXTERN_TAG
+        out.of.tag = (<Tag>obj)._tag
     else:
-        raise TypeError("expected a Func, Memory, Global or Table, got %s" % type(obj).__name__)
+        raise TypeError("expected a Func, Memory, SharedMemory, Global, Table or Tag, got %s" % type(obj).__name__)
     return 0
 
 

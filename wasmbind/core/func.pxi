@@ -25,7 +25,7 @@ cdef class Func(_StoreObject):
             store._hostfuncs.append(hf)
             if hf.is_async:
                 _aio_func_new(store, ctx, ft, hf, &self._func)
-            elif hf.has_refs:
+            elif hf.has_refs or store.engine._exceptions:  # only this kind can throw
                 wasmtime_func_new(ctx, ft, wb_host_entry_val, <void *>hf, NULL, &self._func)
             else:
                 wasmtime_func_new_unchecked(ctx, ft, wb_host_entry_raw, <void *>hf, NULL, &self._func)

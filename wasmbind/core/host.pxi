@@ -1,7 +1,7 @@
 # Host functions: Python callables called from Wasm. The trampolines (entered
 # from csrc/wasmbind_calls.h), the per-store exception slot, and Caller.
 
-from wasmbind.errors import WasmError
+from wasmbind.errors import WasmError, WasmException
 from wasmbind.types import FuncType
 
 
@@ -186,9 +186,26 @@ cdef wasm_trap_t *_host_val_body(void *env, wasmtime_caller_t *caller, const was
         for i in range(nresults):
             _to_val(store, ctx, hf.kinds[hf.nparams + i], outs[i], &results[i])
     except BaseException as exc:
-        _store_host_exception(store, exc)
-        return wasmtime_trap_new(b"a Python host function raised an exception", 42)
+        return _host_val_failed(store, ctx, exc)
     return NULL
+
+
+cdef wasm_trap_t *_host_val_failed(Store store, wasmtime_context_t *ctx, object exc) noexcept:
+    """What a host function of the checked kind returns when it raised: the
+    engine's trap of a WasmException thrown into the guest, else a trap that
+    leaves the exception (or why the WasmException could not be thrown) in
+    the store for the call to raise."""
+    if isinstance(exc, WasmException) and store._pending is None:
+        try:
+            return _throw_into_guest(store, ctx, exc)
+        except BaseException as why:
+            _store_host_exception(store, why)
+            return wasmtime_trap_new(b"a Python host function raised an exception", 42)
+    try:
+        _store_host_exception(store, exc)
+    except BaseException:
+        pass
+    return wasmtime_trap_new(b"a Python host function raised an exception", 42)
 
 
 @cython.final

@@ -202,7 +202,7 @@ cdef list _resolve_imports(Store store, list decls, object imports):
 
 
 cdef object _import_value(Store store, object decl, object v):
-    if isinstance(v, (Func, Memory, Global, Table)):
+    if isinstance(v, (Func, Memory, SharedMemory, Global, Table, Tag)):
         return v
     if callable(v):
         if not isinstance(decl.type, FuncType):

@@ -137,7 +137,7 @@ cdef class Linker:
         try:
             if hf.is_async:
                 err = _aio_linker_define(linker, m, n, ft, hf)
-            elif hf.has_refs:
+            elif hf.has_refs or self.engine._exceptions:  # only this kind can throw
                 err = wasmtime_linker_define_func(linker, m, len(m), n, len(n), ft,
                                                   wb_host_entry_val, <void *>hf, wb_decref_finalizer)
             else:

@@ -172,9 +172,15 @@ cdef class Module:
         e = _engine_arg(engine)
         data = _wasm_bytes(source)
         m = _compile(e, data)
+        try:
+            tables = _check_tables(e, data)  # before any type accessor sees the tables
+        except BaseException:
+            wasmtime_module_delete(m)
+            raise
         if self._ptr != NULL:  # initialized meanwhile, by code run to read the source
             wasmtime_module_delete(m)
             raise WasmError("Module is already initialized")
+        self._tables = tables
         self.engine = e
         self._ptr = m
         self._wasm = data
@@ -278,6 +284,9 @@ cdef class Module:
                                           _externtype_py(wasm_importtype_type(it))))
             finally:
                 wasm_importtype_vec_delete(&vec)
+            if self._tables is not None:
+                marked = _mark_table64([x.type for x in out], self._tables[0])
+                out = [ImportType(x.module, x.name, t) for x, t in zip(out, marked)]
             self._imports = tuple(out)
         return list(self._imports)
 
@@ -296,6 +305,9 @@ cdef class Module:
                                           _externtype_py(wasm_exporttype_type(et))))
             finally:
                 wasm_exporttype_vec_delete(&vec)
+            if self._tables is not None:
+                out = [ExportType(x.name, _mark_table64([x.type], (self._tables[1].get(x.name),))[0])
+                       for x in out]
             self._exports = tuple(out)
         return list(self._exports)
 

@@ -437,6 +437,16 @@ cdef int _raise_call_failure(Store store, wasmtime_error_t *err, wasm_trap_t *tr
         if err != NULL:
             wasmtime_error_delete(err)
         raise pending
+    try:
+        thrown = _take_exception(store)  # a Wasm exception no Wasm code caught
+    except BaseException as why:  # it could not be read: say why, free the rest
+        thrown = why
+    if thrown is not None:
+        if trap != NULL:
+            wasm_trap_delete(trap)
+        if err != NULL:
+            wasmtime_error_delete(err)
+        raise thrown
     if trap != NULL:
         exc = _trap_exception(trap)
         if err != NULL:
@@ -473,9 +483,10 @@ _ENGINE_LINK_ERRORS = ("incompatible import type for ", "unknown import: ")
 
 cdef int _link_failure(Store store, wasmtime_error_t *err, wasm_trap_t *trap) except -1:
     """Instantiation failed: a trap in the start function, or a link error."""
-    if store._pending is not None or trap != NULL or store._state.interrupted:
-        return _raise_call_failure(store, err, trap)
     cdef int status
+    if (store._pending is not None or trap != NULL or store._state.interrupted
+            or (store._ctx != NULL and wasmtime_context_has_exception(store._ctx))):
+        return _raise_call_failure(store, err, trap)
     if wasmtime_error_exit_status(err, &status):
         return _raise_call_failure(store, err, trap)
     message = _error_message(err)

@@ -37,6 +37,8 @@ cdef extern from "wasmbind_capi.h" nogil:
         WB_EXTERN_TABLE
         WB_EXTERN_MEMORY
         WB_EXTERN_SHAREDMEMORY
+        WB_EXTERN_TAG
+        WB_EXNREF
 
     ctypedef struct wasmtime_func_t:
         uint64_t store_id
@@ -44,8 +46,12 @@ cdef extern from "wasmbind_capi.h" nogil:
         pass
     ctypedef struct wasmtime_memory_t:
         pass
+    ctypedef struct wb_store_index_t:
+        uint64_t store_id
+        uint32_t private1
     ctypedef struct wasmtime_tag_t:
-        pass
+        wb_store_index_t head
+        uint32_t private2
     ctypedef struct wasmtime_global_t:
         uint64_t store_id
     ctypedef struct wasmtime_instance_t:
@@ -84,6 +90,7 @@ cdef extern from "wasmbind_capi.h" nogil:
 
     ctypedef struct wasmtime_externref_t:
         uint64_t store_id
+    ctypedef wasmtime_externref_t wasmtime_exnref_t
     ctypedef uint8_t wasmtime_v128[16]
     ctypedef union wasmtime_valunion_t:
         int32_t i32
@@ -92,6 +99,7 @@ cdef extern from "wasmbind_capi.h" nogil:
         double f64
         wasmtime_externref_t anyref
         wasmtime_externref_t externref
+        wasmtime_exnref_t exnref
         wasmtime_func_t funcref
         wasmtime_v128 v128
     ctypedef struct wasmtime_val_t:
@@ -329,3 +337,35 @@ cdef extern from "wasmbind_capi.h" nogil:
                                             uint32_t index, wasmtime_val_t *out)
     wasmtime_error_t *wasmtime_arrayref_set(wasmtime_context_t *context, const wasmtime_arrayref_t *ref,
                                             uint32_t index, const wasmtime_val_t *val)
+
+    # tags and exceptions (see the note in wasmbind_capi.h)
+    wasm_tagtype_t *wasm_tagtype_new(wasm_functype_t *functype)
+    void wasm_tagtype_delete(wasm_tagtype_t *type)
+    wasmtime_error_t *wasmtime_tag_new(wasmtime_context_t *store, const wasm_tagtype_t *type,
+                                       wasmtime_tag_t *ret)
+    wasm_tagtype_t *wasmtime_tag_type(const wasmtime_context_t *store, const wasmtime_tag_t *tag)
+    bint wasmtime_tag_eq(const wasmtime_context_t *store, const wasmtime_tag_t *a, const wasmtime_tag_t *b)
+    wasmtime_error_t *wasmtime_exnref_new(wasmtime_context_t *store, const wasmtime_tag_t *tag,
+                                          const wasmtime_val_t *fields, size_t nfields,
+                                          wasmtime_exnref_t *exn_ret)
+    void wasmtime_exnref_unroot(wasmtime_exnref_t *ref)
+    wasmtime_error_t *wasmtime_exnref_tag(wasmtime_context_t *store, const wasmtime_exnref_t *exn,
+                                          wasmtime_tag_t *tag_ret)
+    size_t wasmtime_exnref_field_count(wasmtime_context_t *store, const wasmtime_exnref_t *exn)
+    wasmtime_error_t *wasmtime_exnref_field(wasmtime_context_t *store, const wasmtime_exnref_t *exn,
+                                            size_t index, wasmtime_val_t *val_ret)
+    wasm_trap_t *wasmtime_context_set_exception(wasmtime_context_t *store, const wasmtime_exnref_t *exn)
+    bint wasmtime_context_take_exception(wasmtime_context_t *store, wasmtime_exnref_t *exn_ret)
+    bint wasmtime_context_has_exception(wasmtime_context_t *store)
+
+    # shared memories (engine-owned; each handle deleted once)
+    wasmtime_error_t *wasmtime_sharedmemory_new(const wasm_engine_t *engine, const wasm_memorytype_t *ty,
+                                                wasmtime_sharedmemory_t **ret)
+    void wasmtime_sharedmemory_delete(wasmtime_sharedmemory_t *memory)
+    wasmtime_sharedmemory_t *wasmtime_sharedmemory_clone(const wasmtime_sharedmemory_t *memory)
+    wasm_memorytype_t *wasmtime_sharedmemory_type(const wasmtime_sharedmemory_t *memory)
+    uint8_t *wasmtime_sharedmemory_data(const wasmtime_sharedmemory_t *memory)
+    size_t wasmtime_sharedmemory_data_size(const wasmtime_sharedmemory_t *memory)
+    uint64_t wasmtime_sharedmemory_size(const wasmtime_sharedmemory_t *memory)
+    wasmtime_error_t *wasmtime_sharedmemory_grow(const wasmtime_sharedmemory_t *memory, uint64_t delta,
+                                                 uint64_t *prev_size)
