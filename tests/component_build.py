@@ -113,6 +113,22 @@ def componentize(app_dir, world, module="app"):
     return out
 
 
+def compile_cached(engine, wasm, tag=""):
+    """The component at ``wasm`` compiled for ``engine``, the compiled code
+    cached beside it (``tag`` names the engine's kind: code compiled for one
+    configuration does not load on another)."""
+    compiled = wasm.with_suffix(".%s%s.cwasm" % (wasmbind.__version__, tag))
+    try:
+        return wasmbind.component.Component.deserialize(engine, compiled.read_bytes())
+    except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
+        pass
+    c = wasmbind.component.Component.from_file(engine, wasm)
+    part = compiled.with_suffix(".part%d" % os.getpid())
+    part.write_bytes(c.serialize())
+    os.replace(part, compiled)
+    return c
+
+
 class Blob:
     """The host side of the kitchen's `blob` resource (a host-defined resource)."""
     closed = []
