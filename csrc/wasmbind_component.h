@@ -386,6 +386,31 @@ WB_IMPORT wasmtime_error_t *wasmtime_component_linker_instance_add_resource(
     void *env, wb_finalizer_t finalizer);
 WB_IMPORT void wasmtime_component_linker_instance_delete(wasmtime_component_linker_instance_t *li);
 
+/* ------------------------------------------------------------------ async */
+
+/* The async forms, for stores of async engines (wasmbind/aio/component.pxi):
+ * futures polled as core ones are (wasmtime_call_future_t, in
+ * wasmbind_capi.h), with everything passed alive until the future is
+ * deleted. A component's async host function fills in the continuation (and
+ * may set *error_ret, read once the continuation reports true); args,
+ * results and error_ret stay valid until then. The async WASI p2 functions
+ * serve only async stores. */
+typedef void (*wasmtime_component_func_async_callback_t)(
+    void *env, wasmtime_context_t *ctx, const wasmtime_component_func_type_t *ty,
+    wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *results, size_t nresults,
+    wasmtime_error_t **error_ret, wasmtime_async_continuation_t *continuation_ret);
+
+WB_IMPORT wasmtime_call_future_t *wasmtime_component_func_call_async(
+    const wasmtime_component_func_t *f, wasmtime_context_t *ctx, const wasmtime_component_val_t *args,
+    size_t nargs, wasmtime_component_val_t *results, size_t nresults, wasmtime_error_t **error_ret);
+WB_IMPORT wasmtime_call_future_t *wasmtime_component_linker_instantiate_async(
+    const wasmtime_component_linker_t *l, wasmtime_context_t *ctx, const wasmtime_component_t *c,
+    wasmtime_component_instance_t *out, wasmtime_error_t **error_ret);
+WB_IMPORT wasmtime_error_t *wasmtime_component_linker_instance_add_func_async(
+    wasmtime_component_linker_instance_t *li, const char *name, size_t name_len,
+    wasmtime_component_func_async_callback_t cb, void *env, wb_finalizer_t finalizer);
+WB_IMPORT wasmtime_error_t *wasmtime_component_linker_add_wasip2_async(wasmtime_component_linker_t *l);
+
 #ifdef __cplusplus
 }
 #endif

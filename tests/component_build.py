@@ -127,19 +127,19 @@ def pycli_wasm():
     return componentize(COMPONENTS / "pycli", "pycli")
 
 
-def compiled(engine, path, tag):
-    """``Component.from_file(engine, path)``, cached beside ``path`` as compiled
-    code named by ``tag`` (the engine's configuration: code compiled for
-    another configuration does not load)."""
-    cached = Path(path).with_suffix(".%s.%s.cwasm" % (tag, wasmbind.__version__))
+def compile_cached(engine, wasm, tag=""):
+    """The component at ``wasm`` compiled for ``engine``, the compiled code
+    cached beside it (``tag`` names the engine's kind: code compiled for one
+    configuration does not load on another)."""
+    compiled = Path(wasm).with_suffix(".%s%s.cwasm" % (wasmbind.__version__, tag))
     try:
-        return wasmbind.component.Component.deserialize(engine, cached.read_bytes())
+        return wasmbind.component.Component.deserialize(engine, compiled.read_bytes())
     except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
         pass
-    c = wasmbind.component.Component.from_file(engine, path)
-    part = cached.with_suffix(".part%d" % os.getpid())
+    c = wasmbind.component.Component.from_file(engine, wasm)
+    part = compiled.with_suffix(".part%d" % os.getpid())
     part.write_bytes(c.serialize())
-    os.replace(part, cached)
+    os.replace(part, compiled)
     return c
 
 

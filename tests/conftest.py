@@ -1,9 +1,7 @@
 """Shared fixtures for wasmbind's tests (helpers that are not fixtures live in support.py)."""
 
-import os
-
 import pytest
-from component_build import COMPONENTS, componentize, kitchen_host, parse
+from component_build import COMPONENTS, compile_cached, componentize, kitchen_host, parse
 
 import wasmbind
 from wasmbind.component import Component
@@ -40,6 +38,18 @@ def make(store):
         return wasmbind.Instance(store, wasmbind.Module(store.engine, wat), imports)
 
     return _make
+
+
+@pytest.fixture(scope="module")
+def aengine():
+    """An async engine (Config(async_support=True)), one per test module."""
+    return wasmbind.Engine(wasmbind.Config(async_support=True))
+
+
+@pytest.fixture(scope="module")
+def afuel():
+    """An async engine that also counts fuel, one per test module."""
+    return wasmbind.Engine(wasmbind.Config(async_support=True, consume_fuel=True))
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +102,7 @@ def kitchen_wasm():
 def kitchen_component(engine, kitchen_wasm):
     """The kitchen component compiled once per session (the compile is the
     slow part; later loads deserialize)."""
-    compiled = kitchen_wasm.with_suffix(".%s.cwasm" % wasmbind.__version__)
-    try:
-        return Component.deserialize(engine, compiled.read_bytes())
-    except (OSError, wasmbind.WasmError):   # absent, or made by another engine build
-        pass
-    c = Component.from_file(engine, kitchen_wasm)
-    part = compiled.with_suffix(".part%d" % os.getpid())
-    part.write_bytes(c.serialize())
-    os.replace(part, compiled)
-    return c
+    return compile_cached(engine, kitchen_wasm)
 
 
 @pytest.fixture

@@ -74,16 +74,6 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture(scope="module")
-def aengine():
-    return Engine(Config(async_support=True))
-
-
-@pytest.fixture(scope="module")
-def afuel():
-    return Engine(Config(async_support=True, consume_fuel=True))
-
-
 async def limits(engine, store=None):
     store = store or Store(engine)
     inst = await Instance.create_async(store, Module(engine, LIMITS_WAT))

@@ -13,8 +13,6 @@ import pytest
 import wasmbind
 from wasmbind import (
     Caller,
-    Config,
-    Engine,
     Func,
     FuncType,
     Instance,
@@ -57,11 +55,6 @@ TWO_IMPORTS = """(module
 
 def run(coro):
     return asyncio.run(coro)
-
-
-@pytest.fixture(scope="module")
-def aengine():
-    return Engine(Config(async_support=True))
 
 
 async def with_f(engine, f, wat=CALLS_F, store=None):

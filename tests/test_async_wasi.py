@@ -122,3 +122,33 @@ def test_a_c_program_gives_the_same_output():
     got = asyncio.run(run_wasi_async(path, ["hello", "a b"], env={"FOO": "bar"}))
     assert _fields(got) == _fields(want)
     assert got.returncode == 0 and b"hello from wasi" in got.stdout
+
+
+def test_a_component_command_gives_run_wasis_results_and_shares_the_loop():
+    """A WASI preview 2 command component, awaited: the same results as
+    run_wasi for every way it ends, and a spinning one times out while a
+    heartbeat on the same loop keeps beating."""
+    from component_build import command_wasm
+
+    wasm = command_wasm()
+    for mode in ("hello", "zero-exit", "fail", "xit", "trap", "memory"):
+        sync = run_wasi(wasm, ["cmd", mode], max_memory=1 << 20)
+        awaited = asyncio.run(run_wasi_async(wasm, ["cmd", mode], max_memory=1 << 20))
+        assert _fields(awaited) == _fields(sync), mode
+
+    async def main():
+        beats = []
+
+        async def heartbeat():
+            while True:
+                beats.append(1)
+                await asyncio.sleep(0.01)
+
+        hb = asyncio.ensure_future(heartbeat())
+        r = await run_wasi_async(wasm, ["cmd", "spin"], timeout=0.3)
+        hb.cancel()
+        return r, len(beats)
+
+    r, beats = asyncio.run(main())
+    assert r.timed_out and r.returncode is None and r.stdout == b"spinning\n", r
+    assert beats >= 5   # the loop ran while the guest spun

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from component_build import command_wasm, compiled, kitchen_host, pycli_wasm
+from component_build import command_wasm, compile_cached, kitchen_host, pycli_wasm
 
 import wasmbind
 from wasmbind import Store, WasiConfig, run_wasi
@@ -92,7 +92,7 @@ def command(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pycli():
     """The Python command, compiled once for run_wasi's fuel-counting engine."""
-    return compiled(sandbox_engine(fuel=True), pycli_wasm(), "sandbox-fuel")
+    return compile_cached(sandbox_engine(fuel=True), pycli_wasm(), ".sandbox-fuel")
 
 
 def test_command_from_path_bytes_component_and_text(command):

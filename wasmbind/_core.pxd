@@ -312,9 +312,12 @@ cdef class ComponentLinker:
     cdef bint _shadowing
     cdef bint _wasip2
     cdef set _defined           # paths of the Python functions defined
+    # async instantiations in progress that read this linker (aio/component.pxi)
+    cdef int _aio_users
     cdef object __weakref__
 
     cdef wasmtime_component_linker_t *_linker(self) except NULL
+    cdef Component _prepare(self, Store store, object component)
 
 
 cdef class ComponentLinkerInstance:

@@ -92,6 +92,7 @@ include "aio/scheduler.pxi"   # the poll bridge's fairness: guests of one loop t
 include "aio/future.pxi"      # the call future: awaitable, poll loop, cancellation
 include "aio/hostfuncs.pxi"   # async def host functions: stepped inside the polls
 include "aio/instantiate.pxi" # Linker.instantiate_async, Instance.create_async
+include "aio/component.pxi"   # components: call_async, async host functions, instantiate_async
 
 
 # ---- module initialisation: the C side's hooks into this module -------------

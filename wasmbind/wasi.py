@@ -544,17 +544,16 @@ class _FdBudget:
 
 # ---------------------------------------------------------------- run
 
-def _run_component(instance: Any, invoke: Optional[str], invoke_args: Sequence[Any]) -> Any:
-    """Run a component instance: its ``wasi:cli/run``, or the function named by
-    ``invoke`` (``name`` or ``iface#name``); returns what that returned."""
+def _component_entry(instance: Any, invoke: Optional[str]) -> Any:
+    """What running a component instance calls: its ``wasi:cli/run``, or the
+    function named by ``invoke`` (``name`` or ``iface#name``)."""
     if invoke is None:
         run = _wasi_run_export(instance)
         if run is None:
             raise LinkError("not a WASI command: the component exports no wasi:cli/run "
                             "interface (exports: %s; name a function to call: invoke=NAME, "
                             "--invoke NAME)" % (", ".join(instance.exports) or "none"))
-        run()
-        return None
+        return run
     scope, sep, name = invoke.rpartition("#")
     exports = instance.exports
     if sep:
@@ -563,7 +562,7 @@ def _run_component(instance: Any, invoke: Optional[str], invoke_args: Sequence[A
         exports = exports[scope]
     if name not in exports or not callable(exports[name]):
         raise LinkError("the component exports no function named %r" % (invoke,))
-    return exports[name](*invoke_args)
+    return exports[name]
 
 
 def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *,
@@ -740,9 +739,6 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
     else:
         engine = sandbox_engine(config, fuel=fuel is not None, max_wasm_stack=max_wasm_stack,
                                 asynchronous=asynchronous)
-    if is_component and asynchronous:
-        raise NotImplementedError("run_wasi_async runs preview-1 modules only for now; "
-                                  "run a component with run_wasi")
     module = load_program(program, engine)
 
     args = [_program_name(program)] if argv is None else list(argv)
@@ -778,7 +774,8 @@ async def _session(asynchronous: bool, program: Any, argv: Optional[Sequence[Uni
             instance = await run.link(linker, store, module)
             exports = instance.exports
             if is_component:
-                value = _run_component(instance, invoke, invoke_args)
+                value = await run.call(_component_entry(instance, invoke),
+                                       () if invoke is None else tuple(invoke_args))
             elif invoke is not None:
                 if invoke not in exports:
                     raise LinkError("the module has no export named %r" % (invoke,))

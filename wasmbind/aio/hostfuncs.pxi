@@ -44,11 +44,11 @@ cdef bint _aio_is_coroutine_function(object fn):
     return _inspect.iscoroutinefunction(getattr(type(fn), "__call__", None))
 
 
-@cython.final
 @cython.no_gc_clear  # the engine may still call it while a cycle is being freed
 cdef class _AsyncHostCall:
     """One call of an async host function, from the entry until the engine
-    drops its continuation; owned by the call future meanwhile."""
+    drops its continuation; owned by the call future meanwhile. The
+    component model's (aio/component.pxi) writes its results its own way."""
     cdef _HostFunc hf
     cdef Store store
     cdef object coro            # stepped with send/throw; None once finished

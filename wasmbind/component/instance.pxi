@@ -76,13 +76,22 @@ cdef class ComponentFunc(_StoreObject):
     def __call__(self, *args, **kwargs):
         cdef Store store = self.store
         cdef wasmtime_context_t *ctx = store._ctx
-        if ctx == NULL or store._state.depth:
+        if ctx == NULL or store._state.depth or store._state.async_yield:
             ctx = store._context()
+            if store._state.async_yield:
+                _aio_refuse_sync("calling a component function", "await func.call_async(...)")
         if not self._loaded:
             self._load(ctx)
         if kwargs:
             args = self._bind(args, kwargs)
         return _component_call(self, store, ctx, args)
+
+    def call_async(self, *args, **kwargs):
+        """``await func.call_async(*args, **kwargs)``: the call on an async store
+        (``Config(async_support=True)``), converting arguments and results as a
+        call does; the component yields to the event loop at epoch ticks and
+        while ``async def`` imports await (see docs/asyncio.md)."""
+        return _aio_component_call(self, args, kwargs)
 
     cdef tuple _bind(self, tuple args, dict kwargs):
         """Positional plus keyword arguments (by WIT or snake_case parameter name)."""
@@ -117,6 +126,50 @@ cdef class ComponentFunc(_StoreObject):
         return "<wasmbind.component.Func %s: %s>" % (self._name, sig or "func(?)")
 
 
+cdef int _check_call(ComponentFunc f, Py_ssize_t n) except -1:
+    if n != f._nparams:
+        f._arity_error(n)
+    if f._unsupported is not None:
+        raise TypeError("%s cannot be called from Python yet: %s" % (f._name, f._unsupported))
+    return 0
+
+
+cdef int _lower_args(ComponentFunc f, tuple args, wasmtime_component_val_t *vals, Store store,
+                     Py_ssize_t *made, wb_arena_t *arena) except -1:
+    """The arguments into ``vals``; ``made`` counts the values to delete.
+    With an ``arena`` (a sync call: the engine only reads the arguments) they
+    are built in it, else with the engine's allocators (an async call's values
+    outlive this frame). Python code run by a conversion may make a call of
+    its own, with its own arena, so the store's arena is set here and is none
+    after: none while the engine runs (host functions build results the engine
+    owns). The caller puts back the arena it found."""
+    cdef Py_ssize_t i
+    store._carena = arena
+    try:
+        for i in range(PyTuple_GET_SIZE(args)):
+            made[0] = i + 1
+            try:
+                _lower(<WitType>f._params[i], <object>PyTuple_GET_ITEM(args, i), &vals[i], store)
+            except (TypeError, OverflowError, ValueError) as exc:
+                raise _with_path(exc, "%s() argument %r" % (f._name, f._pnames[i])) from None
+    finally:
+        store._carena = NULL
+    return 0
+
+
+cdef object _call_result(ComponentFunc f, wasmtime_component_val_t *res, Store store):
+    """The result of a finished call: None, the value, or for ``result<T, E>``
+    T (an E raised as ComponentError)."""
+    if f._result is None:
+        return None
+    if (<WitType>f._result)._k == WB_CT_RESULT:
+        r = _lift(<WitType>f._result, res, store)
+        if isinstance(r, Err):
+            raise ComponentError(r.value)
+        return r.value
+    return _lift(<WitType>f._result, res, store)
+
+
 cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ctx, tuple args):
     cdef Py_ssize_t n = PyTuple_GET_SIZE(args), i, made = 0
     cdef wasmtime_component_val_t small[_SMALL_ARGS + 1]
@@ -127,10 +180,7 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
     cdef bint called = False
     cdef wb_arena_t arena
     cdef void *outer_arena = store._carena
-    if n != f._nparams:
-        f._arity_error(n)
-    if f._unsupported is not None:
-        raise TypeError("%s cannot be called from Python yet: %s" % (f._name, f._unsupported))
+    _check_call(f, n)
     if n + 1 > _SMALL_ARGS + 1:
         vals = <wasmtime_component_val_t *>PyMem_Malloc((n + 1) * sizeof(wasmtime_component_val_t))
         if vals == NULL:
@@ -140,20 +190,7 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
     cs = store._component
     wb_arena_init(&arena)
     try:
-        # the arguments are built in the arena (the engine only reads them);
-        # Python code run by a conversion may make a call of its own, with its
-        # own arena, so the store's arena is put back after, and is none while
-        # the engine runs (host functions build results the engine owns)
-        store._carena = &arena
-        try:
-            for i in range(n):
-                made = i + 1
-                try:
-                    _lower(<WitType>f._params[i], <object>PyTuple_GET_ITEM(args, i), &vals[i], store)
-                except (TypeError, OverflowError, ValueError) as exc:
-                    raise _with_path(exc, "%s() argument %r" % (f._name, f._pnames[i])) from None
-        finally:
-            store._carena = NULL
+        _lower_args(f, args, vals, store, &made, &arena)
         if wb_state_enter(&store._state):
             _stack_refused(store)
         called = True
@@ -165,14 +202,7 @@ cdef object _component_call(ComponentFunc f, Store store, wasmtime_context_t *ct
         wb_state_leave(&store._state)
         if err != NULL:
             _component_failure(store, err)
-        if nres == 0:
-            return None
-        if (<WitType>f._result)._k == WB_CT_RESULT:
-            r = _lift(<WitType>f._result, res, store)
-            if isinstance(r, Err):
-                raise ComponentError(r.value)
-            return r.value
-        return _lift(<WitType>f._result, res, store)
+        return _call_result(f, res, store)
     finally:
         store._carena = outer_arena
         for i in range(made):

@@ -94,19 +94,26 @@ cdef class ComponentLinkerInstance:
         same object. Returns ``fn``, so this works as a decorator factory too.
         """
         cdef _ComponentHostFunc hf
+        cdef wasmtime_component_linker_instance_t *li
         _check_name(name, "function")
         if not callable(fn):
             raise TypeError("a host function must be callable, got %s" % type(fn).__name__)
+        is_async = _aio_is_coroutine_function(fn)
+        if is_async:
+            _aio_need_async(self.linker.engine, "async def host functions")
         hf = _ComponentHostFunc.__new__(_ComponentHostFunc)
         hf.fn = fn
         hf.name = ("/".join(self.path) + "#" if self.path else "") + name
         opened = _open_path(self.linker, self.path)
         try:
             b = (<str>name).encode("utf-8")
+            li = <wasmtime_component_linker_instance_t *><size_t>opened[len(opened) - 1]
             Py_INCREF(hf)   # the engine owns this reference (dropped by wb_decref_finalizer)
-            err = wasmtime_component_linker_instance_add_func(
-                <wasmtime_component_linker_instance_t *><size_t>opened[len(opened) - 1], b, len(b),
-                wb_cfunc_entry, <void *>hf, wb_decref_finalizer)
+            if is_async:
+                err = _aio_component_add_func(li, b, hf)
+            else:
+                err = wasmtime_component_linker_instance_add_func(li, b, len(b), wb_cfunc_entry, <void *>hf,
+                                                                  wb_decref_finalizer)
             if err != NULL:
                 _raise_error(err, LinkError)
         finally:
@@ -153,7 +160,8 @@ cdef class ComponentLinkerInstance:
             if isinstance(raw, (staticmethod, classmethod)):
                 self.add_func("[static]%s.%s" % (name, kebab), getattr(cls, attr))
             elif callable(raw):
-                self.add_func("[method]%s.%s" % (name, kebab), _method_caller(attr))
+                self.add_func("[method]%s.%s" % (name, kebab),
+                              _method_caller(attr, _aio_is_coroutine_function(raw)))
         return cls
 
     def add_module(self, name, module):
@@ -179,7 +187,12 @@ cdef class ComponentLinkerInstance:
 from inspect import getattr_static as inspect_getattr_static
 
 
-def _method_caller(str attr):
+def _method_caller(str attr, bint is_async=False):
+    if is_async:
+        async def call_async(self, *args):
+            return await getattr(self, attr)(*args)
+        return call_async
+
     def call(self, *args):
         return getattr(self, attr)(*args)
     return call
@@ -216,6 +229,8 @@ cdef class ComponentLinker:
     cdef wasmtime_component_linker_t *_linker(self) except NULL:
         if self._ptr == NULL:
             raise WasmError("Linker was not initialized")
+        if self._aio_users:
+            _aio_linker_busy()
         return self._ptr
 
     @property
@@ -246,7 +261,10 @@ cdef class ComponentLinker:
         Network access stays off: sockets are refused by the sandbox."""
         if self._wasip2:
             return
-        err = wasmtime_component_linker_add_wasip2(self._linker())
+        if self.engine._async:  # an async store's WASI awaits its I/O instead of blocking
+            err = wasmtime_component_linker_add_wasip2_async(self._linker())
+        else:
+            err = wasmtime_component_linker_add_wasip2(self._linker())
         if err != NULL:
             _raise_error(err, LinkError)
         self._wasip2 = True
@@ -266,22 +284,32 @@ cdef class ComponentLinker:
         if err != NULL:
             _raise_error(err, LinkError)
 
-    def instantiate(self, Store store not None, component):
-        """Instantiate ``component`` in ``store``; raises LinkError for imports
-        the linker lacks (or of the wrong type), Trap if its start traps."""
-        cdef wasmtime_component_instance_t inst
-        cdef wasmtime_error_t *err
+    cdef Component _prepare(self, Store store, object component):
+        """The checks of instantiate and instantiate_async, and the default
+        WASI p2 sandbox of a store without a WasiConfig."""
         if not isinstance(component, Component):
             if isinstance(component, Module):
                 raise TypeError("expected a Component, got a core Module (use wasmbind.Linker for modules)")
             raise TypeError("expected a Component, got %s" % type(component).__name__)
         cdef Component c = <Component>component
-        cdef wasmtime_context_t *ctx = store._context()
+        store._context()
         if store.engine is not self.engine or c.engine is not self.engine:
             raise ValueError("the Linker, Store and Component must share one Engine")
         if self._wasip2 and not store._wasi_set:
             _default_wasip2(store)
         _check_imports(self, c)
+        return c
+
+    def instantiate(self, Store store not None, component):
+        """Instantiate ``component`` in ``store``; raises LinkError for imports
+        the linker lacks (or of the wrong type), Trap if its start traps."""
+        cdef wasmtime_component_instance_t inst
+        cdef wasmtime_error_t *err
+        if store._state.async_yield:
+            store._context()
+            _aio_refuse_sync("Linker.instantiate", "await linker.instantiate_async(store, component)")
+        cdef Component c = self._prepare(store, component)
+        cdef wasmtime_context_t *ctx = store._context()
         cdef const wasmtime_component_t *cp = c._component()
         if wb_state_enter(&store._state):
             _stack_refused(store)
@@ -294,6 +322,11 @@ cdef class ComponentLinker:
         if err != NULL:
             _component_link_failure(store, err)
         return ComponentInstance._wrap(store, c, &inst)
+
+    def instantiate_async(self, Store store not None, component):
+        """``await linker.instantiate_async(store, component)``: :meth:`instantiate`
+        on an async store, the component's start awaited like a call."""
+        return _aio_component_instantiate(self, store, component)
 
     def __repr__(self):
         return "<wasmbind.component.Linker%s>" % (" +wasip2" if self._wasip2 else "")
@@ -352,49 +385,78 @@ cdef int _host_types(_ComponentHostFunc hf, const wasmtime_component_func_type_t
     return 0
 
 
+cdef list _host_args(_ComponentHostFunc hf, const wasmtime_component_func_type_t *ty,
+                     wasmtime_component_val_t *args, size_t nargs, size_t nresults, Store store,
+                     list borrowed):
+    """A host call's arguments as Python values; the borrowed handles among
+    them are added to ``borrowed`` (to expire when the call returns)."""
+    cdef size_t i
+    _host_types(hf, ty)
+    if nargs != <size_t>len(hf.params) or nresults != (1 if hf.result is not None else 0):
+        raise WasmError("host function %s: the engine passed %d arguments and %d results for %s"
+                        % (hf.name, nargs, nresults, hf.functype))
+    pyargs = []
+    for i in range(nargs):
+        v = _lift(<WitType>hf.params[i], &args[i], store)
+        if isinstance(v, ResourceHandle) and not (<ResourceHandle>v)._owned:
+            borrowed.append(v)
+        pyargs.append(v)
+    return pyargs
+
+
+cdef inline bint _host_returns_result(_ComponentHostFunc hf):
+    """Whether the function returns ``result<T, E>`` (a ComponentError is its E)."""
+    return hf.result is not None and (<WitType>hf.result)._k == WB_CT_RESULT
+
+
+cdef int _host_lower_result(_ComponentHostFunc hf, object result, wasmtime_component_val_t *results,
+                            Store store) except -1:
+    """What the Python function returned, checked and converted into the
+    call's result (T of a ``result<T, E>`` stands for Ok(T))."""
+    if _host_returns_result(hf) and not isinstance(result, (Ok, Err)):
+        result = Ok(result)
+    if hf.result is None:
+        if result is not None:
+            raise TypeError("host function %s returns nothing (%s), but returned %s"
+                            % (hf.name, hf.functype, _got(result)))
+        return 0
+    try:
+        _lower(<WitType>hf.result, result, &results[0], store)
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise _with_path(exc, "host function %s returned a bad value: result" % hf.name) from None
+    return 0
+
+
+cdef int _expire_borrowed(list borrowed) noexcept:
+    cdef ResourceHandle h
+    for h in borrowed:
+        h._expire("was borrowed for a host call that has returned")
+    return 0
+
+
 cdef wasmtime_error_t *_host_cfunc_body(void *env, wasmtime_context_t *ctx,
                                         const wasmtime_component_func_type_t *ty,
                                         wasmtime_component_val_t *args, size_t nargs,
                                         wasmtime_component_val_t *results, size_t nresults) noexcept:
     cdef _ComponentHostFunc hf = <_ComponentHostFunc>env
     cdef Store store = <Store>(<wb_store_state_t *>wasmtime_context_get_data(ctx)).store
-    cdef size_t i
-    cdef ResourceHandle h
+    if store._state.async_yield and store._pending is not None:
+        # an async host function of this call failed after it awaited, and
+        # the guest ran on to here (aio/component.pxi): fail at once
+        return wasmtime_error_new(b"a Python host function raised an exception")
     borrowed = []
     try:
-        _host_types(hf, ty)
-        if nargs != <size_t>len(hf.params) or nresults != (1 if hf.result is not None else 0):
-            raise WasmError("host function %s: the engine passed %d arguments and %d results for %s"
-                            % (hf.name, nargs, nresults, hf.functype))
-        pyargs = []
-        for i in range(nargs):
-            v = _lift(<WitType>hf.params[i], &args[i], store)
-            if isinstance(v, ResourceHandle) and not (<ResourceHandle>v)._owned:
-                borrowed.append(v)
-            pyargs.append(v)
+        pyargs = _host_args(hf, ty, args, nargs, nresults, store, borrowed)
         try:
             result = hf.fn(*pyargs)
         except ComponentError as exc:
-            if hf.result is None or (<WitType>hf.result)._k != WB_CT_RESULT:
+            if not _host_returns_result(hf):
                 raise
             result = Err(exc.value)
-        else:
-            if hf.result is not None and (<WitType>hf.result)._k == WB_CT_RESULT \
-                    and not isinstance(result, (Ok, Err)):
-                result = Ok(result)
-        if hf.result is None:
-            if result is not None:
-                raise TypeError("host function %s returns nothing (%s), but returned %s"
-                                % (hf.name, hf.functype, _got(result)))
-        else:
-            try:
-                _lower(<WitType>hf.result, result, &results[0], store)
-            except (TypeError, OverflowError, ValueError) as exc:
-                raise _with_path(exc, "host function %s returned a bad value: result" % hf.name) from None
+        _host_lower_result(hf, result, results, store)
     except BaseException as exc:
         _store_host_exception(store, exc)
         return wasmtime_error_new(b"a Python host function raised an exception")
     finally:
-        for h in borrowed:
-            h._expire("was borrowed for a host call that has returned")
+        _expire_borrowed(borrowed)
     return NULL

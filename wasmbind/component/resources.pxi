@@ -128,6 +128,11 @@ cdef class ResourceHandle(_StoreObject):
         cdef wasmtime_context_t *ctx = self._context()
         cdef Store store = self.store
         cdef wasmtime_error_t *err
+        if store._state.async_yield:
+            # the engine has no async form of it (see docs/asyncio.md)
+            raise WasmError("ResourceHandle.drop() runs the component's destructor synchronously, which "
+                            "a store of an async engine refuses: pass the handle back to the component "
+                            "(an own<R> argument moves it there), or leave it to the store")
         if wb_state_enter(&store._state):
             _stack_refused(store)
         if store._state.release_gil:

@@ -391,6 +391,10 @@ cdef wasmtime_error_t *_epoch_body(wasmtime_context_t *ctx, void *data, uint64_t
                                    wasmtime_update_deadline_kind_t *kind) noexcept:
     """At epoch ticks, with the GIL (see wb_epoch_entry): run signal handlers."""
     cdef Store store = <Store>data
+    if store._pending is not None and store._state.async_yield:
+        # an exception kept while the guest runs on (an async component host
+        # function that failed after it awaited, aio/component.pxi) ends the call
+        return wasmtime_error_new(b"a Python host function raised an exception")
     # The engine takes this callback out of the store while it runs: a signal
     # handler calling back into the store would meet none and trap with
     # INTERRUPT at the first epoch check. Put it back for the handlers; the

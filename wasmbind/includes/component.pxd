@@ -4,6 +4,7 @@ from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, u
 from wasmbind.includes.wasm cimport wasm_byte_vec_t, wasm_engine_t, wasm_functype_t, wasm_name_t
 from wasmbind.includes.wasmtime cimport (wasmtime_context_t, wasmtime_error_t, wasmtime_module_t,
                                          wb_finalizer_t)
+from wasmbind.includes.aio cimport wasmtime_async_continuation_t, wasmtime_call_future_t
 
 cdef extern from "wasmbind_component.h" nogil:
     ctypedef struct wasmtime_component_t
@@ -320,6 +321,25 @@ cdef extern from "wasmbind_component.h" nogil:
         const wasmtime_component_resource_type_t *ty, wasmtime_component_resource_destructor_t dtor,
         void *env, wb_finalizer_t finalizer)
     void wasmtime_component_linker_instance_delete(wasmtime_component_linker_instance_t *li)
+
+
+# the async forms (aio/component.pxi); the callback runs inside polls, which
+# hold the GIL: declared without nogil, as in aio.pxd
+cdef extern from "wasmbind_component.h":
+    ctypedef void (*wasmtime_component_func_async_callback_t)(
+        void *env, wasmtime_context_t *ctx, const wasmtime_component_func_type_t *ty,
+        wasmtime_component_val_t *args, size_t nargs, wasmtime_component_val_t *results, size_t nresults,
+        wasmtime_error_t **error_ret, wasmtime_async_continuation_t *continuation_ret)
+    wasmtime_call_future_t *wasmtime_component_func_call_async(
+        const wasmtime_component_func_t *f, wasmtime_context_t *ctx, const wasmtime_component_val_t *args,
+        size_t nargs, wasmtime_component_val_t *results, size_t nresults, wasmtime_error_t **error_ret)
+    wasmtime_call_future_t *wasmtime_component_linker_instantiate_async(
+        const wasmtime_component_linker_t *l, wasmtime_context_t *ctx, const wasmtime_component_t *c,
+        wasmtime_component_instance_t *out, wasmtime_error_t **error_ret)
+    wasmtime_error_t *wasmtime_component_linker_instance_add_func_async(
+        wasmtime_component_linker_instance_t *li, const char *name, size_t name_len,
+        wasmtime_component_func_async_callback_t cb, void *env, wb_finalizer_t finalizer)
+    wasmtime_error_t *wasmtime_component_linker_add_wasip2_async(wasmtime_component_linker_t *l)
 
 
 cdef extern from "wasmbind_component_calls.h":
