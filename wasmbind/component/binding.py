@@ -20,7 +20,7 @@ classes are recognised by the hook (and turned into names for imports).
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from wasmbind._core import (
     ComponentExports,
@@ -33,13 +33,12 @@ from wasmbind._core import (
     Some,
     Variant,
     WitFuncType,
-    WitInstanceType,
     WitType,
     _bind_type,
 )
 from wasmbind.errors import ComponentError, LinkError
 
-__all__ = ["GuestResource", "export_func", "host_func", "link_interface", "hook_of"]
+__all__ = ["GuestResource", "export_func", "export_interface", "host_func", "link_interface", "hook_of"]
 
 Classes = Mapping[str, Any]
 _Conv = Optional[Callable[[Any], Any]]
@@ -300,7 +299,8 @@ def host_func(fn: Callable[..., Any], ft: WitFuncType, classes: Classes) -> Call
 def link_interface(linker: ComponentLinker, name: str, itype: Any, impl: Any,
                    funcs: Dict[str, str], resources: Dict[str, str], classes: Classes) -> None:
     """Registers ``impl`` (an object implementing the generated Protocol of the
-    imported interface ``name``, of type ``itype``) with ``linker``: each WIT
+    imported interface ``name``, of type ``itype``; the root's imports for
+    ``name`` "") with ``linker``: each WIT
     function name in ``funcs`` maps to the Python attribute implementing it,
     each resource name in ``resources`` to the attribute holding its class."""
     scope: ComponentLinkerInstance = linker.root if name == "" else linker.instance(name)
@@ -315,18 +315,4 @@ def link_interface(linker: ComponentLinker, name: str, itype: Any, impl: Any,
         if not callable(fn):
             raise TypeError("%s has no method %r (import %s%s)"
                             % (type(impl).__name__, attr, name + "#" if name else "", wit_name))
-        ft = itype[wit_name] if isinstance(itype, WitInstanceType) else itype
-        scope.add_func(wit_name, host_func(fn, ft, classes))
-
-
-def unwrap_result(exc: ComponentError, error_cls: Callable[[Any], BaseException]) -> BaseException:
-    """The generated error class's exception for a component's error result."""
-    return error_cls(exc.value)
-
-
-def interface_type(component_type: Any, name: str) -> Any:
-    return component_type.imports[name] if name else component_type
-
-
-def split(x: Any) -> Tuple[Any, ...]:
-    return tuple(x)
+        scope.add_func(wit_name, host_func(fn, itype[wit_name], classes))

@@ -602,7 +602,13 @@ cdef int _lo_record(WitType t, object v, wasmtime_component_val_t *out, Store st
     cdef wasmtime_component_valrecord_t rec
     if v is None or isinstance(v, (int, float, str, bytes, bytearray, list, tuple)):
         raise TypeError("expected %s, got %s" % (t, _got(v)))
-    values = [_field_of(t, v, i) for i in range(n)]
+    values = None
+    if t._py is not None and hasattr(v, "__dataclass_fields__"):   # bindgen's dataclasses: by attribute
+        values = [getattr(v, s, _MISSING) for s in t._snames]
+        if _MISSING in values:
+            values = None
+    if values is None:
+        values = [_field_of(t, v, i) for i in range(n)]
     wasmtime_component_valrecord_new_uninit(&rec, n)
     if n:
         memset(rec.data, 0, n * sizeof(wasmtime_component_valrecord_entry_t))

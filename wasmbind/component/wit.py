@@ -5,7 +5,7 @@ types are structural); this module names them again from the ``type name =
 ...`` members of the component's interfaces, puts resource methods back
 inside their ``resource`` blocks and prints one ``interface`` per imported or
 exported instance and a ``world`` listing them. Used by ``python -m wasmbind
-inspect --wit`` and by the bindings generator (:mod:`.bindgen`).
+inspect --wit`` and by the bindings generator (:mod:`.codegen`).
 
 What the engine does not keep cannot be printed: WIT doc comments, the
 world's own name and which interface a ``use`` came from (a type that has

@@ -15,6 +15,7 @@ from that. See docs/bindgen.md.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import os
 import shutil
@@ -76,12 +77,13 @@ class _Gen:
     def __init__(self, component: Component) -> None:
         self.ctype = component.type
         self.names = TypeNames(self.ctype)
-        self.used: Set[str] = {"Root", "GuestResource"}
+        self.used: Set[str] = {"Root", "GuestResource"} | set(dir(builtins))
         self.classes: Dict[str, str] = {}       # str(WitType) -> Python class name
         self.type_code: List[str] = []
         self.code: List[str] = []
         self.resources: Dict[int, _Res] = {}   # id(WitResourceType) -> info
         self.res_by_name: List[Tuple[WitResourceType, _Res]] = []
+        self.factories: Dict[str, str] = {}    # record class -> the function building one
 
     # ---- names --------------------------------------------------------------
 
@@ -177,6 +179,15 @@ class _Gen:
             for wit_attr, pn in aliases:   # the converter reads fields by their WIT names
                 out.append("")
                 out.append("setattr(%s, %s, property(lambda self: self.%s))" % (py, _q(wit_attr), pn))
+            # what the converter calls to build one from the field values: faster than __init__
+            # (a frozen dataclass's __init__ sets each field through object.__setattr__)
+            fn = "_new_" + py
+            out += ["", "", "def %s(%s) -> %s:" % (fn, ", ".join("f%d: _t.Any" % i for i in range(len(fields))), py),
+                    "    self = _object_new(%s)" % py,
+                    "    _object_setattr(self, \"__dict__\", {%s})" % ", ".join(
+                        "%s: f%d" % (_q(snake(n)), i) for i, (n, _) in enumerate(fields)),
+                    "    return self"]
+            self.factories[py] = fn
         elif k == "variant":
             out += ["class %s(_Variant):" % py, '    """%s"""' % _docq(doc), "",
                     "    __slots__ = ()", "    _cases: _t.ClassVar[_t.Tuple[_t.Any, ...]]"]
@@ -250,7 +261,7 @@ class _Gen:
         return decl, args
 
     def error_class(self, fname: str, err: Optional[WitType]) -> str:
-        py = self.fresh(camel(fname) + "Error")
+        py = self.fresh(camel(fname.replace(".", "-")) + "Error", "wit")
         a = self.ann(err, "result")
         self.type_code.append("\n".join([
             "class %s(_ComponentError):" % py,
@@ -349,12 +360,15 @@ class _Gen:
             init.append("        self.%s: _t.Callable[..., %s] = _rt.export_func(x, %s, _CLASSES)"
                         % (a, "_t.Any" if err is not None else self.raw_ann(ft), _q(wname)))
             return a
+        direct: List[str] = []
         for n, ft in funcs:
             a = fattr(n, ft)
             pn = snake(n)
             while pn in taken:
                 pn += "_"
             taken.add(pn)
+            if self.passthrough(ft):
+                direct.append("%s: self.%s" % (_q(pn), a))
             methods.append("")
             methods += self.method(pn, n, self.names.func(ft), ft, "self." + a, 0, "self")
         for rname, parts in resources.items():
@@ -369,7 +383,23 @@ class _Gen:
             for m, ft in parts["statics"].items():
                 fattr("[static]%s.%s" % (rname, m), ft)
             self.resource_class(info, fattrs)
+        if direct:   # the method does nothing but call: the instance calls the export itself
+            init.append("        self.__dict__.update({%s})" % ", ".join(direct))
         return init + (["        pass"] if not init else []), methods
+
+    def passthrough(self, ft: WitFuncType) -> bool:
+        """Whether the generated method only passes its arguments on, unchanged."""
+        r = ft.result
+        if r is not None and r.kind in ("result", "own", "borrow"):
+            return False
+        for pn, pt in ft.params:
+            if snake(pn) != pn.replace("-", "_"):
+                return False
+            if pt.kind in ("own", "borrow"):
+                info = self.resource(pt.resource)
+                if info is not None and info.guest:
+                    return False
+        return True
 
     def raw_ann(self, ft: WitFuncType) -> str:
         r = ft.result
@@ -436,7 +466,7 @@ class _Gen:
         rmap: Dict[str, str] = {}
         body: List[str] = []
         taken: Set[str] = set()
-        for n, ft in funcs:
+        for n, _ft in funcs:
             taken.add(snake(n))
         for rname, parts in resources.items():
             r = members.get(rname)
@@ -590,10 +620,13 @@ class _Gen:
             "from wasmbind.component import Some as _Some",
             "from wasmbind.component import Variant as _Variant",
             "from wasmbind.component import binding as _rt",
+            "",
+            "_object_new = object.__new__",
+            "_object_setattr = object.__setattr__",
         ]
         table = ["_CLASSES: _t.Dict[str, _t.Any] = {"]
         for key, py in self.classes.items():
-            table.append("    %s: %s," % (_q(key), py))
+            table.append("    %s: %s," % (_q(key), self.factories.get(py, py)))
         table.append("}")
         exported = sorted(set(self.classes.values()) | set(icls.values())
                           | {i.py for _, i in self.res_by_name} | {"Root"})
