@@ -164,6 +164,7 @@ def main(path: str) -> None:
     assert api.divide(7, 2) == 3
     # a resource the component defines
     with Counter(api, 5) as c:
+        assert type(c) is Counter
         assert c.inc() == 6 and c.get() == 6
         assert api.peek_counter(c) == 6
     assert c.dropped

@@ -20,7 +20,7 @@ classes are recognised by the hook (and turned into names for imports).
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 
 from wasmbind._core import (
     ComponentExports,
@@ -41,6 +41,7 @@ from wasmbind.errors import ComponentError, LinkError
 __all__ = ["GuestResource", "export_func", "export_interface", "host_func", "link_interface", "hook_of"]
 
 Classes = Mapping[str, Any]
+_R = TypeVar("_R", bound="GuestResource")
 _Conv = Optional[Callable[[Any], Any]]
 
 
@@ -56,7 +57,7 @@ def hook_of(cls: Any) -> Any:
     return cls
 
 
-def _walk(t: Optional[WitType], classes: Classes, seen: set) -> None:
+def _walk(t: Optional[WitType], classes: Classes, seen: Set[int]) -> None:
     if t is None or id(t) in seen:
         return
     seen.add(id(t))
@@ -92,7 +93,7 @@ def export_func(exports: ComponentExports, name: str, classes: Classes) -> Compo
         raise LinkError("the component has no exported function %r: the bindings were generated "
                         "for another component" % name)
     ft = f.type
-    seen: set = set()
+    seen: Set[int] = set()
     for _, pt in ft.params:
         _walk(pt, classes, seen)
     _walk(ft.result, classes, seen)
@@ -126,13 +127,12 @@ class GuestResource:
     def dropped(self) -> bool:
         return self.handle.dropped
 
-    def __enter__(self) -> Any:
+    def __enter__(self: _R) -> _R:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         if not self.handle.dropped:
             self.handle.drop()
-        return False
 
     def __repr__(self) -> str:
         return "<%s %s>" % (type(self).__name__, "dropped" if self.handle.dropped else "live")
@@ -172,8 +172,8 @@ def _lifter(t: Optional[WitType], classes: Classes) -> _Conv:
         bit = {n: 1 << i for i, n in enumerate(t.names or ())}
         return lambda v: cls(sum(bit[n] for n in v))
     if kind == "list":
-        c = _lifter(t.element, classes)
-        return None if c is None else (lambda v: [c(x) for x in v])
+        lc = _lifter(t.element, classes)
+        return None if lc is None else (lambda v: [lc(x) for x in v])
     if kind == "option":
         c = _lifter(t.element, classes)
         if c is None:
@@ -182,22 +182,30 @@ def _lifter(t: Optional[WitType], classes: Classes) -> _Conv:
         if nested:
             return lambda v: None if v is None else Some(c(v.value))
         return lambda v: None if v is None else c(v)
-    if kind == "tuple":
-        cs = [_lifter(e, classes) for e in (t.types or ())]
+    if kind in ("tuple", "result"):
+        return _compound(t, _lifter, classes)
+    return None
+
+
+def _compound(t: WitType, conv: Callable[[Optional[WitType], Classes], _Conv], classes: Classes) -> _Conv:
+    """The converter of a tuple or a nested result, from ``conv`` of its parts
+    (a bare value where a result is expected is taken as its ok value)."""
+    if t.kind == "tuple":
+        cs = [conv(e, classes) for e in (t.types or ())]
         if all(c is None for c in cs):
             return None
         return lambda v: tuple(x if c is None else c(x) for x, c in zip(v, cs))
-    if kind == "result":
-        ok, err = _lifter(t.ok, classes), _lifter(t.err, classes)
-        if ok is None and err is None:
-            return None
+    ok, err = conv(t.ok, classes), conv(t.err, classes)
+    if ok is None and err is None:
+        return None
 
-        def result(v: Any) -> Any:
-            if isinstance(v, Ok):
-                return v if ok is None else Ok(ok(v.value))
+    def result(v: Any) -> Any:
+        if isinstance(v, Ok):
+            return v if ok is None else Ok(ok(v.value))
+        if isinstance(v, Err):
             return v if err is None else Err(err(v.value))
-        return result
-    return None
+        return v if ok is None else ok(v)
+    return result
 
 
 def _lowerer(t: Optional[WitType], classes: Classes) -> _Conv:
@@ -222,11 +230,8 @@ def _lowerer(t: Optional[WitType], classes: Classes) -> _Conv:
         if kind == "list":
             return lambda v: [c(x) for x in v]
         return lambda v: None if v is None else (Some(c(v.value)) if isinstance(v, Some) else c(v))
-    if kind == "tuple":
-        cs = [_lowerer(e, classes) for e in (t.types or ())]
-        if all(c is None for c in cs):
-            return None
-        return lambda v: tuple(x if c is None else c(x) for x, c in zip(v, cs))
+    if kind in ("tuple", "result"):
+        return _compound(t, _lowerer, classes)
     if kind == "record":
         fields = t.fields or {}
         cs = {n: _lowerer(ft, classes) for n, ft in fields.items()}
@@ -249,18 +254,6 @@ def _lowerer(t: Optional[WitType], classes: Classes) -> _Conv:
             c = cs.get(v.case) if isinstance(v, Variant) else None
             return v if c is None else Variant(v.case, c(v.value))
         return variant
-    if kind == "result":
-        ok, err = _lowerer(t.ok, classes), _lowerer(t.err, classes)
-        if ok is None and err is None:
-            return None
-
-        def result(v: Any) -> Any:
-            if isinstance(v, Ok):
-                return v if ok is None else Ok(ok(v.value))
-            if isinstance(v, Err):
-                return v if err is None else Err(err(v.value))
-            return v if ok is None else ok(v)
-        return result
     return None
 
 

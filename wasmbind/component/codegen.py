@@ -251,10 +251,7 @@ class _Gen:
         decl, args = [], []
         taken: Set[str] = set()
         for pn, pt in list(ft.params)[skip:]:
-            p = snake(pn)
-            while p in taken:
-                p += "_"
-            taken.add(p)
+            p = _unique(snake(pn), taken)
             decl.append("%s: %s" % (p, self.ann(pt, "param")))
             info = self.resource(pt.resource) if pt.kind in ("own", "borrow") else None
             args.append("%s.handle" % p if info is not None and info.guest else p)
@@ -332,8 +329,9 @@ class _Gen:
             info = _Res(rname, self.fresh(camel(rname), owner), guest, owner, parts)
             self.res_by_name.append((r, info))
 
-    def export_class(self, cls: str, wit_name: str, members: Any) -> List[str]:
-        """The class of an exported interface (or, for Root, its body)."""
+    def walk_members(self, members: Any) -> Any:
+        """Defines the classes of an interface's types (its named ones first);
+        returns its members split as :func:`split_interface` does."""
         types, resources, funcs = split_interface(members)
         for n, t in types:
             if t.kind in NAMED_KINDS:
@@ -341,11 +339,15 @@ class _Gen:
         for n, ft in funcs:
             self.walk_func(n, ft)
         for rname, parts in resources.items():
-            for key in ("constructor",):
-                if parts[key] is not None:
-                    self.walk_func(rname, parts[key])
+            if parts["constructor"] is not None:
+                self.walk_func(rname, parts["constructor"])
             for m, ft in list(parts["methods"].items()) + list(parts["statics"].items()):
                 self.walk_func(rname + "-" + m, ft)
+        return types, resources, funcs
+
+    def export_class(self, cls: str, wit_name: str, members: Any) -> Any:
+        """The class of an exported interface (or, for Root, its body)."""
+        types, resources, funcs = self.walk_members(members)
         init = []
         methods: List[str] = []
         taken: Set[str] = set()
@@ -363,10 +365,7 @@ class _Gen:
         direct: List[str] = []
         for n, ft in funcs:
             a = fattr(n, ft)
-            pn = snake(n)
-            while pn in taken:
-                pn += "_"
-            taken.add(pn)
+            pn = _unique(snake(n), taken)
             if self.passthrough(ft):
                 direct.append("%s: self.%s" % (_q(pn), a))
             methods.append("")
@@ -431,18 +430,12 @@ class _Gen:
                 "        return self"]
         taken: Set[str] = set()
         for m, ft in parts["methods"].items():
-            pn = snake(m)
-            while pn in taken:
-                pn += "_"
-            taken.add(pn)
+            pn = _unique(snake(m), taken)
             out.append("")
             out += self.method(pn, "%s.%s" % (info.wit, m), self.names.func(ft, skip_self=True), ft,
                                "self._owner." + fattrs["[method]%s.%s" % (info.wit, m)], 1, "self._owner")
         for m, ft in parts["statics"].items():
-            pn = snake(m)
-            while pn in taken:
-                pn += "_"
-            taken.add(pn)
+            pn = _unique(snake(m), taken)
             out.append("")
             out += self.method(pn, "%s.%s" % (info.wit, m), "static " + self.names.func(ft), ft,
                                "owner." + fattrs["[static]%s.%s" % (info.wit, m)], 0, "owner",
@@ -451,17 +444,7 @@ class _Gen:
 
     def import_protocol(self, cls: str, wit_name: str, members: Any) -> Tuple[Dict[str, str], Dict[str, str]]:
         """A Protocol for an imported interface; returns its function and resource attribute maps."""
-        types, resources, funcs = split_interface(members)
-        for n, t in types:
-            if t.kind in NAMED_KINDS:
-                self.named(t, n)
-        for n, ft in funcs:
-            self.walk_func(n, ft)
-        for rname, parts in resources.items():
-            if parts["constructor"] is not None:
-                self.walk_func(rname, parts["constructor"])
-            for m, ft in list(parts["methods"].items()) + list(parts["statics"].items()):
-                self.walk_func(rname + "-" + m, ft)
+        types, resources, funcs = self.walk_members(members)
         fmap: Dict[str, str] = {}
         rmap: Dict[str, str] = {}
         body: List[str] = []
@@ -474,10 +457,7 @@ class _Gen:
             if info is None:
                 continue
             self.host_resource_protocol(info)
-            attr = snake(rname)
-            while attr in taken:
-                attr += "_class"
-            taken.add(attr)
+            attr = _unique(snake(rname), taken, "_class")
             rmap[rname] = attr
             ctor = parts["constructor"]
             sig = ", ".join(self.ann(pt, "result") for _, pt in ctor.params) if ctor is not None else "..."
@@ -547,12 +527,9 @@ class _Gen:
         links = []
         params = []
         taken: Set[str] = set()
-        for n, t in imports + ([("", root_imports)] if root_imports else []):
+        for n, t in imports + ([("", root_imports)] if root_imports else []):  # type: ignore[assignment]
             fmap, rmap = self.import_protocol(icls[n], n or "(root)", t)
-            p = snake(_short(n)) if n else "imports"
-            while p in taken:
-                p += "_"
-            taken.add(p)
+            p = _unique(snake(_short(n)) if n else "imports", taken)
             params.append("%s: %s" % (p, icls[n]))
             links.append("        _rt.link_interface(linker, %s, %s, %s, %s, %s, _CLASSES)" % (
                 _q(n), "t.imports[%s]" % _q(n) if n else "t.imports", p, _dict(fmap), _dict(rmap)))
@@ -635,6 +612,14 @@ class _Gen:
         return "\n\n\n".join(parts) + "\n"
 
 
+def _unique(name: str, taken: Set[str], suffix: str = "_") -> str:
+    """``name``, with ``suffix`` added until it is not in ``taken`` (then added to it)."""
+    while name in taken:
+        name += suffix
+    taken.add(name)
+    return name
+
+
 def _docq(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
@@ -671,7 +656,7 @@ def _from_wit(path: Path, world: Optional[str]) -> bytes:
         return out.read_bytes()
 
 
-def load_component(source: Union[str, os.PathLike, bytes, Component], world: Optional[str] = None,
+def load_component(source: Union[str, "os.PathLike[str]", bytes, Component], world: Optional[str] = None,
                    engine: Optional[Engine] = None) -> Component:
     """A Component from a binary, a path to one, or a path to a WIT file or folder."""
     if isinstance(source, Component):
@@ -685,7 +670,7 @@ def load_component(source: Union[str, os.PathLike, bytes, Component], world: Opt
     return Component.from_file(engine, p)
 
 
-def generate(source: Union[str, os.PathLike, bytes, Component], name: str = "bindings",
+def generate(source: Union[str, "os.PathLike[str]", bytes, Component], name: str = "bindings",
              world: Optional[str] = None) -> Dict[str, str]:
     """The files of the bindings package (relative path -> text), without writing them."""
     if not name.isidentifier() or keyword.iskeyword(name):
@@ -695,7 +680,7 @@ def generate(source: Union[str, os.PathLike, bytes, Component], name: str = "bin
     return {"%s/__init__.py" % name: text, "%s/py.typed" % name: ""}
 
 
-def bindgen(source: Union[str, os.PathLike, bytes, Component], out_dir: Union[str, os.PathLike],
+def bindgen(source: Union[str, "os.PathLike[str]", bytes, Component], out_dir: Union[str, "os.PathLike[str]"],
             name: Optional[str] = None, world: Optional[str] = None) -> List[Path]:
     """Writes the typed bindings package of ``source`` (a component binary or
     its path, or a WIT file or folder) as ``out_dir/name/``; returns the files.
