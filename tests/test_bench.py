@@ -95,5 +95,5 @@ def test_reference_kernels_in_package():
     # the pure-Python references ship with the package (the bench needs them installed)
     assert reference.fib(10) == 55
     assert reference.add(2**31 - 1, 1) == -2**31
-    assert bench.GROUPS == ("calls", "host", "memory", "batch", "startup", "kernels", "gil", "components",
+    assert bench.GROUPS == ("calls", "host", "memory", "batch", "startup", "kernels", "gil", "components", "bindgen",
                             "scaleout", "aio")

@@ -249,6 +249,7 @@ cdef class WitType:
     cdef object _resource       # WitResourceType of own / borrow
     cdef bint _unsupported      # some nested type cannot be converted
     cdef str _str
+    cdef object _py             # bindgen hook (values.pxi _bind_type), or None
 
 
 cdef class ComponentFunc(_StoreObject):

@@ -1,15 +1,19 @@
-"""The ``wasmbind`` command line: ``run``, ``inspect`` and ``bench``.
+"""The ``wasmbind`` command line: ``run``, ``inspect``, ``bindgen`` and ``bench``.
 
     python -m wasmbind run prog.wasm [--dir HOST[::GUEST][:ro]] [--env K=V]
                            [--fuel N] [--timeout SECONDS] [--max-memory SIZE]
                            [--max-table-elements N] [--max-tables N]
                            [--max-memories N] [--max-instances N]
                            [--max-open-files N] [--invoke NAME] -- args...
-    python -m wasmbind inspect mod.wasm [--json]
+    python -m wasmbind inspect mod.wasm [--json] [--wit]
+    python -m wasmbind bindgen app.wasm -o OUTDIR [--name PKG] [--world W]
 
 ``run`` takes a WASI preview 1 module or a WASI preview 2 command component
 (one that exports ``wasi:cli/run``), told apart by the binary; ``inspect``
-lists a module's imports and exports, or prints a component's as WIT.
+lists a module's imports and exports, or prints a component's world with its
+types spelt out (``--wit``: as WIT text with its types named again, as
+``bindgen`` reads it); ``bindgen`` writes a typed Python package for a
+component.
     python -m wasmbind bench ...          (wasmbind.bench.main)
 
 Exit status of ``run``: the program's own exit code (0..125); otherwise
@@ -118,6 +122,16 @@ def _build_parser() -> _Parser:
                                       "for a component, print them as a WIT world.")
     insp.add_argument("module", help="a .wasm binary (module or component) or .wat text file")
     insp.add_argument("--json", action="store_true", help="print JSON instead of text")
+    insp.add_argument("--wit", action="store_true", help="a component: print its world as WIT text")
+
+    bg = sub.add_parser("bindgen", help="write a typed Python package for a component",
+                        description="Write a typed Python package (dataclasses, enums, a class per "
+                                    "interface, Protocols for the imports) for a component, or for a "
+                                    "WIT file or folder (needs wasm-tools).")
+    bg.add_argument("component", help="a component .wasm, or a .wit file or folder")
+    bg.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="where the package folder goes")
+    bg.add_argument("--name", help="the package name (default: the file's stem)")
+    bg.add_argument("--world", help="the world to use, for WIT input")
 
     sub.add_parser("bench", help="run wasmbind's benchmarks (see 'wasmbind bench --help')",
                    add_help=False)
@@ -374,11 +388,27 @@ def _inspect_component(path: str, as_json: bool) -> int:
     return 0
 
 
+def _cmd_bindgen(ns: argparse.Namespace) -> int:
+    from wasmbind.component.codegen import bindgen
+    if not os.path.exists(ns.component):
+        raise UsageError("no such file: %s" % ns.component)
+    for p in bindgen(ns.component, ns.out, name=ns.name, world=ns.world):
+        sys.stdout.write("wrote %s\n" % p)
+    return 0
+
+
 def _cmd_inspect(ns: argparse.Namespace) -> int:
     from wasmbind._core import Module
     from wasmbind.wasi import _is_component_program
     if not os.path.isfile(ns.module):
         raise UsageError("no such file: %s" % ns.module)
+    if ns.wit:
+        from wasmbind.component import Component
+        from wasmbind.component.wit import world_wit
+        if not _is_component_program(ns.module):
+            raise UsageError("--wit needs a component; %s is a core module" % ns.module)
+        sys.stdout.write(world_wit(Component.from_file(None, ns.module).type))
+        return 0
     if _is_component_program(ns.module):
         return _inspect_component(ns.module, ns.json)
     module = Module.from_file(None, ns.module)
@@ -431,6 +461,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _cmd_run(ns)
         if tail:
             raise UsageError("unexpected arguments after '--'")
+        if ns.command == "bindgen":
+            return _cmd_bindgen(ns)
         return _cmd_inspect(ns)
     except UsageError as exc:
         _err(str(exc))

@@ -17,6 +17,7 @@ Groups (``--only`` takes a comma-separated list of them):
 ``kernels``  mandelbrot, recursive fib, f64 dot product, u32 sum, SIMD kernels
 ``gil``      other Python threads while Wasm runs; parallel stores
 ``components`` component-model calls: scalars, strings, lists, records
+``bindgen``  the same through generated typed bindings, against ``instance.exports``
 ``scaleout`` module pickles; Dask work on 1 vs 2 local worker processes
 ``aio``      asyncio: awaited calls, the loop's lag while guests spin, guests vs threads
 
@@ -45,7 +46,20 @@ import time
 import traceback
 from typing import Callable, Dict, List, Optional, Sequence
 
-from wasmbind.bench import aio, batch, calls, components, gil, host, kernel_cases, memory, render, scaleout, startup
+from wasmbind.bench import (
+    aio,
+    batch,
+    bindgen,
+    calls,
+    components,
+    gil,
+    host,
+    kernel_cases,
+    memory,
+    render,
+    scaleout,
+    startup,
+)
 from wasmbind.bench.contestants import Peers
 from wasmbind.bench.report import Report, progress
 from wasmbind.bench.timing import Settings
@@ -62,6 +76,7 @@ _RUNNERS: Dict[str, Callable[[Report, Peers], None]] = {
     "kernels": kernel_cases.run,
     "gil": gil.run,
     "components": components.run,
+    "bindgen": bindgen.run,
     "scaleout": scaleout.run,
     "aio": aio.run,
 }

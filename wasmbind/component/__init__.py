@@ -12,7 +12,9 @@ Python implementations of imports, resources, and WASI preview 2.
     instance = linker.instantiate(Store(engine), component)
     instance.exports["add"](1, 2)
 
-See docs/components.md for the value table and what is not supported yet.
+See docs/components.md for the value table and what is not supported yet, and
+docs/bindgen.md for typed bindings (``bindgen(component, out_dir)``, or
+``python -m wasmbind bindgen``).
 """
 
 from wasmbind._core import Component, Err, Ok, Record, ResourceHandle, Some, Variant, WitType
@@ -49,5 +51,13 @@ __all__ = [
     "Some",
     "Variant",
     "WitType",
+    "bindgen",
     "is_component",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "bindgen":   # loaded when first used: `import wasmbind.component` stays light
+        from wasmbind.component.codegen import bindgen
+        return bindgen
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -619,10 +619,16 @@ cdef int _lo_record(WitType t, object v, wasmtime_component_val_t *out, Store st
     cdef wasmtime_component_valrecord_t rec
     if v is None or isinstance(v, (int, float, str, bytes, bytearray, list, tuple)):
         raise TypeError("expected %s, got %s" % (t, _got(v)))
-    if isinstance(v, Record) and (<Record>v)._names == t._names:
-        values = (<Record>v)._values      # the fields in the type's order already
-    else:
-        values = [_field_of(t, v, i) for i in range(n)]
+    values = None
+    if t._py is not None and hasattr(v, "__dataclass_fields__"):   # bindgen's dataclasses: by attribute
+        values = [getattr(v, s, _MISSING) for s in t._snames]
+        if _MISSING in values:
+            values = None
+    if values is None:
+        if isinstance(v, Record) and (<Record>v)._names == t._names:
+            values = (<Record>v)._values      # the fields in the type's order already
+        else:
+            values = [_field_of(t, v, i) for i in range(n)]
     if store._carena != NULL:
         rec.data = <wasmtime_component_valrecord_entry_t *>_arena_alloc(
             store, n * sizeof(wasmtime_component_valrecord_entry_t), True)
@@ -744,6 +750,9 @@ cdef int _lo_flags(WitType t, object v, wasmtime_component_val_t *out, Store sto
     cdef Py_ssize_t i, n
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError("expected %s (a set of flag names), got %s" % (t, _got(v)))
+    if t._py is not None and isinstance(v, t._py):   # a bindgen flag class: bit i is flag i
+        bits = v.value
+        v = [t._names[i] for i in range(len(t._names)) if bits >> i & 1]
     try:
         given = set(v)
     except TypeError:
@@ -770,6 +779,27 @@ cdef int _lo_flags(WitType t, object v, wasmtime_component_val_t *out, Store sto
     for i in range(n):
         _set_bytes_name(store, &fl.data[i], <bytes>t._bnames[<Py_ssize_t>idx[i]])
     return 0
+
+
+def _bind_type(WitType t, hook):
+    """The bindgen hook (wasmbind.component.binding): values of ``t`` come
+    back built by ``hook`` instead of as Record / Variant / str / frozenset.
+    A record's hook is called with the field values in order; a variant's is
+    a tuple of one class per case (called with the payload, or with nothing);
+    an enum's a tuple of the values per case; a flags type's a class called
+    with an int (bit i set: flag i), whose instances are also accepted as
+    arguments. None removes the hook."""
+    if hook is not None:
+        k = t._k
+        if k == WB_CT_VARIANT or k == WB_CT_ENUM:
+            if not isinstance(hook, tuple) or len(<tuple>hook) != len(t._names):
+                raise TypeError("the hook of %s is a tuple of %d items" % (t, len(t._names)))
+        elif k == WB_CT_RECORD or k == WB_CT_FLAGS:
+            if not callable(hook) or (k == WB_CT_FLAGS and not isinstance(hook, type)):
+                raise TypeError("the hook of %s is a %s" % (t, "class" if k == WB_CT_FLAGS else "callable"))
+        else:
+            raise TypeError("only records, variants, enums and flags take a hook, not %s" % t.kind)
+    t._py = hook
 
 
 cdef int _lo_unsupported(WitType t, object v, wasmtime_component_val_t *out, Store store) except -1:
@@ -875,8 +905,10 @@ cdef object _li_record(WitType t, const wasmtime_component_val_t *v, Store store
     cdef size_t i, n = v.of.record.size
     if n != <size_t>len(t._elems):
         _kind_mismatch(t, v)
-    return Record._make(t, tuple([_lift(<WitType>t._elems[i], &v.of.record.data[i].val, store)
-                                  for i in range(n)]))
+    values = tuple([_lift(<WitType>t._elems[i], &v.of.record.data[i].val, store) for i in range(n)])
+    if t._py is not None:
+        return t._py(*values)
+    return Record._make(t, values)
 
 
 cdef Py_ssize_t _lift_case(WitType t, const wasm_name_t *name) except -1:
@@ -891,11 +923,15 @@ cdef object _li_variant(WitType t, const wasmtime_component_val_t *v, Store stor
     cdef Py_ssize_t i = _lift_case(t, &v.of.variant.discriminant)
     pt = t._elems[i]
     if pt is None or v.of.variant.val == NULL:
-        return Variant(t._names[i])
+        return Variant(t._names[i]) if t._py is None else (<tuple>t._py)[i]()
+    if t._py is not None:
+        return (<tuple>t._py)[i](_lift(<WitType>pt, v.of.variant.val, store))
     return Variant(t._names[i], _lift(<WitType>pt, v.of.variant.val, store))
 
 
 cdef object _li_enum(WitType t, const wasmtime_component_val_t *v, Store store):
+    if t._py is not None:
+        return (<tuple>t._py)[_lift_case(t, &v.of.enumeration)]
     return t._names[_lift_case(t, &v.of.enumeration)]
 
 
@@ -919,6 +955,11 @@ cdef object _li_result(WitType t, const wasmtime_component_val_t *v, Store store
 
 cdef object _li_flags(WitType t, const wasmtime_component_val_t *v, Store store):
     cdef size_t i
+    if t._py is not None:
+        bits = 0
+        for i in range(v.of.flags.size):
+            bits |= 1 << _lift_case(t, &v.of.flags.data[i])
+        return t._py(bits)
     names = []
     for i in range(v.of.flags.size):
         names.append(t._names[_lift_case(t, &v.of.flags.data[i])])
