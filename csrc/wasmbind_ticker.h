@@ -23,6 +23,11 @@
 #define WB_TICKER_FULL (-1)
 #define WB_TICKER_NO_THREAD (-2)
 
+/* Run by the ticker thread after every tick, without its lock (set once, by
+ * wasmbind_wake.h), and in the child of a fork before the thread restarts. */
+static void (*volatile wb_ticker_hook)(void);
+static void (*wb_ticker_child_hook)(void);
+
 typedef struct {
 #ifdef _WIN32
     SRWLOCK lock;
@@ -79,6 +84,11 @@ static void *wb_ticker_main(void *arg)
         wb_ticker_wait_locked();
         for (size_t i = 0; i < wb_ticker.count; i++)
             wasmtime_engine_increment_epoch(wb_ticker.engines[i]);
+        if (wb_ticker_hook != NULL) {
+            WB_UNLOCK();
+            wb_ticker_hook();
+            WB_LOCK();
+        }
     }
     /* not reached: the thread lives as long as the process */
     WB_UNLOCK();
@@ -159,6 +169,8 @@ static void wb_sync_reset(pthread_mutex_t *lock, pthread_cond_t *cond) {
 static void wb_ticker_after_fork_child(void) {
     wb_sync_reset(&wb_ticker.lock, &wb_ticker.wake);
     wb_ticker.started = 0;
+    if (wb_ticker_child_hook != NULL)
+        wb_ticker_child_hook();
     WB_LOCK();
     if (wb_ticker.count > 0)
         wb_ticker_start_locked();

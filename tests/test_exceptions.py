@@ -222,3 +222,149 @@ s.close()
 print("ok")
 ''')
     assert_clean(proc, "ok")
+
+
+# ---- the exception object itself: WasmException.exnref, ExnRef -------------
+
+EXN_WAT = """(module
+  (import "m" "host" (func $host))
+  (tag $t (export "t") (param i32 i64))
+  (func (export "throw") (param i32 i64) (throw $t (local.get 0) (local.get 1)))
+  ;; catches what the host throws as an exnref and hands it back
+  (func (export "catch_ref") (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $host))
+      (ref.null exn)))
+  (func (export "rethrow") (param exnref) (throw_ref (local.get 0)))
+  ;; the payload of a $t the host throws, or (-1, -1)
+  (func (export "catch_t") (result i32 i64)
+    (block $h (result i32 i64)
+      (try_table (catch $t $h) (call $host))
+      (return (i32.const -1) (i64.const -1)))))"""
+
+
+def exn_instance(engine, host=lambda: None):
+    s = Store(engine)
+    return s, Instance(s, Module(engine, EXN_WAT), {"m": {"host": host}})
+
+
+def test_escaping_exception_carries_its_exnref(exn_engine):
+    from wasmbind import ExnRef
+
+    s, inst = exn_instance(exn_engine)
+    with pytest.raises(WasmException) as info:
+        inst.exports.throw(5, -7)
+    e = info.value
+    assert isinstance(e.exnref, ExnRef) and e.exnref.store is s
+    assert e.exnref.tag == e.tag == inst.exports["t"]
+    assert e.exnref.payload == e.payload == (5, -7)
+    # the handle keeps the object alive: thrown back into the guest it is the same one
+    with pytest.raises(WasmException) as again:
+        inst.exports.rethrow(e.exnref)
+    assert again.value.payload == (5, -7) and again.value.tag == e.tag
+
+
+def test_exnref_of_a_null_rethrow_is_a_trap(exn_engine):
+    from wasmbind import Trap
+
+    s, inst = exn_instance(exn_engine)
+    with pytest.raises(Trap) as info:
+        inst.exports.rethrow(None)
+    assert not isinstance(info.value, WasmException)
+
+
+def test_host_throws_an_existing_exnref_again(exn_engine):
+    box = {}
+
+    def host():
+        raise WasmException(box["exn"])
+
+    s, inst = exn_instance(exn_engine, host)
+    with pytest.raises(WasmException) as info:
+        inst.exports.throw(1, 2)
+    box["exn"] = info.value.exnref
+    # caught by the guest as the same exception: its tag and payload
+    assert inst.exports.catch_t() == (1, 2)
+    caught = inst.exports.catch_ref()
+    assert caught.tag == inst.exports["t"] and caught.payload == (1, 2)
+    # re-raising a caught WasmException throws its exnref again too
+    def host2():
+        raise box["err"]
+
+    s2, inst2 = exn_instance(exn_engine, host2)
+    with pytest.raises(WasmException) as info:
+        inst2.exports.throw(9, 10)
+    box["err"] = info.value
+    assert inst2.exports.catch_t() == (9, 10)
+
+
+def test_exnref_made_by_the_host_from_a_tag(exn_engine):
+    box = {}
+
+    def host():
+        raise WasmException(box["tag"], 3, 4)
+
+    s, inst = exn_instance(exn_engine, host)
+    box["tag"] = inst.exports["t"]
+    e = inst.exports.catch_ref()
+    assert e.tag == box["tag"] and e.payload == (3, 4)
+    box["tag"] = Tag(s, TagType([i32, i64]))  # another tag of the same type: not $t
+    with pytest.raises(WasmException) as info:
+        inst.exports.catch_t()  # not caught by (catch $t): escapes
+    assert info.value.tag == box["tag"] and info.value.exnref.tag == box["tag"]
+    assert inst.exports.catch_ref().tag == box["tag"]
+
+
+def test_bad_exnrefs_in_a_raised_wasm_exception(exn_engine):
+    box = {}
+
+    def host():
+        raise box["exc"]
+
+    s, inst = exn_instance(exn_engine, host)
+    other_s, other = exn_instance(exn_engine)
+    with pytest.raises(WasmException) as info:
+        other.exports.throw(1, 1)
+    box["exc"] = WasmException(info.value.exnref)  # an exnref of another store
+    with pytest.raises(ValueError, match="different Store"):
+        inst.exports.catch_t()
+    with pytest.raises(TypeError, match="takes no payload"):
+        WasmException(info.value.exnref, 1)
+    exc = WasmException(inst.exports["t"], 1, 2)
+    exc.exnref = "not an exnref"
+    box["exc"] = exc
+    with pytest.raises(TypeError, match="must be a wasmbind.ExnRef"):
+        inst.exports.catch_t()
+    # the store is still usable after each refusal
+    with pytest.raises(WasmException):
+        inst.exports.throw(2, 2)
+
+
+def test_exnref_handle_outlives_its_store_cleanly():
+    proc = run_py('''
+import gc
+from wasmbind import Config, Engine, Instance, Module, Store, WasmException, WasmError
+e = Engine(Config(wasm_exceptions=True))
+s = Store(e)
+inst = Instance(s, Module(e, """(module (tag $t (param i32))
+  (func (export "f") (param i32) (throw $t (local.get 0))))"""))
+kept = []
+for i in range(300):
+    try:
+        inst.exports.f(i)
+    except WasmException as exc:
+        kept.append(exc.exnref)
+assert [k.payload[0] for k in kept[:3]] == [0, 1, 2]
+del kept[::2]
+gc.collect()
+assert kept[0].payload == (1,)
+s.close()
+try:
+    kept[0].payload
+except WasmError as why:
+    assert "closed" in str(why), why
+kept = None
+gc.collect()
+print("ok")
+''')
+    assert_clean(proc, "ok")

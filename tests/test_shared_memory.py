@@ -225,3 +225,105 @@ def test_notify_from_several_threads_at_once(threads_engine):
     for t in threads:
         t.join()
     assert errors == []
+
+
+# ---- deadlines and Ctrl-C end a wait that nothing notifies ------------------
+
+# a futex-style wait: blocks until the word at the address is no longer 0
+WAIT_LOOP = """
+  (func (export "wait_loop") (param i32) (result i32)
+    (loop $again
+      (drop (memory.atomic.wait32 (local.get 0) (i32.const 0) (i64.const -1)))
+      (br_if $again (i32.eqz (i32.atomic.load (local.get 0)))))
+    (i32.const 1))"""
+IMPORTING = '(module (import "env" "mem" (memory 1 4 shared))' + WAIT_LOOP + ")"
+EXPORTING = '(module (memory (export "mem") 1 4 shared)' + WAIT_LOOP + ")"
+
+WAIT_CHILD = '''
+import signal, sys, threading
+from wasmbind import Config, Engine, Instance, MemoryType, Module, SharedMemory, Store, Trap, TrapCode
+e = Engine(Config.sandbox(wasm_threads=True))
+s = Store(e)
+how = sys.argv[1] if len(sys.argv) > 1 else %(how)r
+if how == "exported":
+    inst = Instance(s, Module(e, %(exporting)r))
+else:
+    mem = SharedMemory(e, MemoryType(1, 4, shared=True))
+    inst = Instance(s, Module(e, %(importing)r), {"env": {"mem": mem}})
+%(body)s
+'''
+
+
+def wait_child(how, body, timeout=60):
+    return run_py(WAIT_CHILD % {"how": how, "exporting": EXPORTING, "importing": IMPORTING,
+                                "body": body}, timeout=timeout)
+
+
+@pytest.mark.parametrize("how", ["imported", "exported"])
+def test_deadline_ends_a_wait_nothing_notifies(how):
+    proc = wait_child(how, '''
+for _ in range(2):  # and the store stays usable for the next one
+    s.set_timeout(0.2)
+    try:
+        inst.exports.wait_loop(0)
+    except Trap as t:
+        assert t.code == TrapCode.INTERRUPT, t
+    else:
+        raise SystemExit("the wait returned")
+# other threads ran meanwhile? they do not need to: the ticker woke the guest
+s.set_timeout(None)
+print("ok")
+''')
+    assert_clean(proc, "ok")
+
+
+def test_deadline_ends_waits_of_several_stores_on_threads():
+    proc = wait_child("imported", '''
+stores = []
+def run(timeout, out):
+    st = Store(e)
+    i = Instance(st, Module(e, %r), {"env": {"mem": mem}})
+    st.set_timeout(timeout)
+    try:
+        i.exports.wait_loop(8)
+    except Trap as t:
+        out.append(t.code)
+out = []
+ts = [threading.Thread(target=run, args=(0.1 + 0.1 * k, out)) for k in range(3)]
+for t in ts: t.start()
+for t in ts: t.join(30)
+assert out == [TrapCode.INTERRUPT] * 3, out
+print("ok")
+''' % IMPORTING)
+    assert_clean(proc, "ok")
+
+
+@pytest.mark.parametrize("how", ["imported", "exported"])
+def test_ctrl_c_ends_a_wait_nothing_notifies(how):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from support import python_env
+
+    code = WAIT_CHILD % {"how": how, "exporting": EXPORTING, "importing": IMPORTING, "body": '''
+print("waiting", flush=True)
+try:
+    inst.exports.wait_loop(0)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+'''}
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=python_env())
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.3)  # inside the wait by now (if not, Ctrl-C is seen at its start)
+        os.kill(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0 and out.strip() == "interrupted", (child.returncode, out, err[-2000:])

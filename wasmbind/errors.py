@@ -139,17 +139,30 @@ class WasmException(WasmError):
 
     Raised when a Wasm exception escapes a call into Wasm: ``tag`` is the
     :class:`wasmbind.Tag` it was thrown with, ``payload`` the tuple of its
-    values. Raise ``WasmException(tag, *payload)`` in a host function to throw
-    it into the guest, where ``try_table`` can catch it; the payload is checked
-    against the tag's type there (a mismatch is a TypeError from the call).
-    The engine's exception object itself is released once read; its tag and
-    payload are what is kept. Does not pickle (a Tag lives in one store).
+    values, ``exnref`` the exception object itself (a
+    :class:`wasmbind.ExnRef`, which keeps it alive in its store).
+
+    Raise it in a host function to throw into the guest, where ``try_table``
+    can catch it: ``WasmException(tag, *payload)`` throws a new exception (the
+    payload is checked against the tag's type there; a mismatch is a
+    TypeError from the call); ``WasmException(exnref)``, or re-raising a
+    caught WasmException, throws that existing exception object again.
+    Does not pickle (a Tag lives in one store).
     """
 
     def __init__(self, tag: Any, *payload: Any) -> None:
+        from wasmbind._core import ExnRef
+
+        exnref = None
+        if isinstance(tag, ExnRef):
+            if payload:
+                raise TypeError("WasmException(exnref) takes no payload: the ExnRef has its own")
+            exnref = tag
+            tag, payload = exnref.tag, exnref.payload
         super().__init__(tag, *payload)
         self.tag = tag
         self.payload = tuple(payload)
+        self.exnref = exnref
 
     def __str__(self) -> str:
         return "uncaught WebAssembly exception (tag %r, payload %r)" % (self.tag, self.payload)

@@ -1,12 +1,27 @@
-;; f32 NaN payloads, bit-exact across the boundary (the other half of issue
-;; #10, branch w3val): expected to fail until that work is merged.
+;; f32 NaN payloads, bit-exact across the boundary: arguments, results,
+;; globals (read and written), tables of nothing but numbers in between.
 (module
   (global $g (export "g") f32 (f32.const nan:0x200000))
+  (global $m (export "m") (mut f32) (f32.const 0))
   (func (export "snan") (result f32) (f32.reinterpret_i32 (i32.const 0x7fa00000)))
+  (func (export "from_bits") (param i32) (result f32) (f32.reinterpret_i32 (local.get 0)))
   (func (export "id") (param f32) (result f32) (local.get 0))
-  (func (export "bits") (param f32) (result i32) (i32.reinterpret_f32 (local.get 0))))
+  (func (export "bits") (param f32) (result i32) (i32.reinterpret_f32 (local.get 0)))
+  (func (export "set_m") (param f32) (global.set $m (local.get 0)))
+  (func (export "m_bits") (result i32) (i32.reinterpret_f32 (global.get $m))))
 (assert_return (invoke "snan") (f32.const nan:0x200000))
 (assert_return (invoke "id" (f32.const nan:0x200000)) (f32.const nan:0x200000))
+(assert_return (invoke "id" (f32.const -nan:0x1)) (f32.const -nan:0x1))
+(assert_return (invoke "id" (f32.const nan:0x7fffff)) (f32.const nan:0x7fffff))
+(assert_return (invoke "id" (f32.const nan)) (f32.const nan:canonical))
 (assert_return (invoke "bits" (f32.const nan:0x200000)) (i32.const 0x7fa00000))
 (assert_return (invoke "bits" (f32.const -nan:0x1)) (i32.const 0xff800001))
+(assert_return (invoke "bits" (f32.const nan:0x400001)) (i32.const 0x7fc00001))
+(assert_return (invoke "bits" (f32.const -inf)) (i32.const 0xff800000))
+(assert_return (invoke "from_bits" (i32.const 0x7f800001)) (f32.const nan:0x1))
+(assert_return (invoke "from_bits" (i32.const 0xffbfffff)) (f32.const -nan:0x3fffff))
+(assert_return (invoke "from_bits" (i32.const 0x00000001)) (f32.const 0x1p-149))
 (assert_return (get "g") (f32.const nan:0x200000))
+(invoke "set_m" (f32.const -nan:0x2a))
+(assert_return (get "m") (f32.const -nan:0x2a))
+(assert_return (invoke "m_bits") (i32.const 0xff80002a))

@@ -1,15 +1,29 @@
-;; GC reference values crossing the boundary (the other half of issue #10,
-;; branch w3val): expected to fail until that work is merged.
+;; GC reference values crossing the boundary: i31 as an int, struct and
+;; array handles, nulls of every kind, the trap of a null where one is used.
 (module
   (type $s (struct (field (mut i32))))
   (type $a (array (mut i64)))
   (func (export "i31") (param i32) (result i31ref) (ref.i31 (local.get 0)))
+  (func (export "i31_get") (param i31ref) (result i32) (i31.get_s (local.get 0)))
   (func (export "struct") (result (ref null $s)) (struct.new $s (i32.const 7)))
+  (func (export "eq_struct") (result eqref) (struct.new $s (i32.const 1)))
+  (func (export "array") (result (ref $a)) (array.new $a (i64.const 3) (i32.const 2)))
   (func (export "array_len") (param (ref null $a)) (result i32) (array.len (local.get 0)))
   (func (export "null_any") (result anyref) (ref.null any))
+  (func (export "null_none") (result nullref) (ref.null none))
+  (func (export "null_noexn") (result nullexnref) (ref.null noexn))
+  (func (export "internal") (param externref) (result anyref) (any.convert_extern (local.get 0)))
   (func (export "exn") (result exnref) (ref.null exn)))
 (assert_return (invoke "i31" (i32.const 5)) (ref.i31))
+(assert_return (invoke "i31" (i32.const -1)) (ref.i31))
 (assert_return (invoke "struct") (ref.struct))
+(assert_return (invoke "eq_struct") (ref.eq))
+(assert_return (invoke "array") (ref.array))
 (assert_return (invoke "null_any") (ref.null any))
+(assert_return (invoke "null_none") (ref.null none))
+(assert_return (invoke "null_noexn") (ref.null noexn))
+(assert_return (invoke "internal" (ref.null extern)) (ref.null any))
+(assert_return (invoke "internal" (ref.extern 4)) (ref.host 4))
 (assert_return (invoke "exn") (ref.null exn))
 (assert_trap (invoke "array_len" (ref.null array)) "null array reference")
+(assert_trap (invoke "i31_get" (ref.null i31)) "null i31 reference")

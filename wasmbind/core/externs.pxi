@@ -134,7 +134,9 @@ cdef object _wrap_extern(Store store, wasmtime_extern_t *item, object name):
     if item.kind == WB_EXTERN_TAG:
         return Tag._wrap(store, &item.of.tag)
     if item.kind == WB_EXTERN_SHAREDMEMORY:
-        return SharedMemory._wrap(store.engine, item.of.sharedmemory)  # takes the handle
+        sm = SharedMemory._wrap(store.engine, item.of.sharedmemory)  # takes the handle
+        _wake_register(store, sm)
+        return sm
     kind = item.kind
     wasmtime_extern_delete(item)
     return _Unsupported(name, "kind %d" % kind)
@@ -181,6 +183,7 @@ cdef int _as_extern(Store store, object obj, wasmtime_extern_t *out) except -1:
     elif isinstance(obj, SharedMemory):
         if (<SharedMemory>obj).engine is not store.engine:
             raise ValueError("the SharedMemory belongs to a different Engine than the Store's")
+        _wake_register(store, <SharedMemory>obj)
         out.kind = WB_EXTERN_SHAREDMEMORY
         out.of.sharedmemory = (<SharedMemory>obj)._mem()
     elif isinstance(obj, Tag):

@@ -148,7 +148,33 @@ cdef class AnyRef(_Ref):
 
 
 cdef class ExnRef(_Ref):
-    """A non-null exception reference (``exnref``)."""
+    """A non-null exception reference (``exnref``): the exception object
+    itself. ``e.tag`` is the :class:`Tag` it was thrown with, ``e.payload``
+    the tuple of its values (read from the object each time). The
+    ``exnref`` of a :class:`WasmException` that escaped a call; a host
+    function raising ``WasmException(e)`` throws this same object again."""
+
+    @property
+    def tag(self):
+        """The :class:`Tag` the exception was thrown with."""
+        cdef wasmtime_tag_t tag
+        _gc_check(wasmtime_exnref_tag(self._context(), &self._val.of.exnref, &tag))
+        return Tag._wrap(self.store, &tag)
+
+    @property
+    def payload(self):
+        """The exception's values, as a tuple (converted like call results)."""
+        cdef wasmtime_context_t *ctx = self._context()
+        cdef wasmtime_val_t val
+        cdef size_t i, n = wasmtime_exnref_field_count(ctx, &self._val.of.exnref)
+        out = []
+        for i in range(n):
+            _gc_check(wasmtime_exnref_field(ctx, &self._val.of.exnref, i, &val))
+            try:
+                out.append(_from_val(self.store, ctx, &val))
+            finally:
+                _unroot_vals(&val, 1)
+        return tuple(out)
 
 
 cdef class ExternRef(_Ref):

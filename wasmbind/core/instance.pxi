@@ -93,6 +93,8 @@ cdef Exports _collect_exports(Store store, Module module, wasmtime_instance_t *i
     ex._store = store
     ex._instance = inst[0]
     ex._names = module._export_names
+    if store.engine._epoch and store.engine._shared_memory:
+        _wake_exports(store, module, ex)
     return ex
 
 

@@ -166,9 +166,10 @@ _NOTIFIER_WAT = """(module
     (local.get $n)))"""
 
 
-cdef object _notifier(SharedMemory mem):
+cdef object _notifier(SharedMemory mem, bint release_gil=False):
     """An instance, in a store of its own (so that any thread may notify at
-    any time), whose functions notify ``mem``; its module is compiled once."""
+    any time), whose functions notify ``mem``; its module is compiled once.
+    ``release_gil``: for the ticker thread, which calls it without the GIL."""
     if mem._notifier is None:
         if mem.type.memory64:
             parts = {"index": "i64 ", "max": 2**48, "addr0": "(i64.extend_i32_u (local.get 0))",
@@ -176,4 +177,57 @@ cdef object _notifier(SharedMemory mem):
         else:
             parts = {"index": "", "max": 65536, "addr0": "(local.get 0)", "addr": "(local.get $a)"}
         mem._notifier = Module(mem.engine, _NOTIFIER_WAT % parts)
-    return Instance(Store(mem.engine), mem._notifier, [mem])
+    global _making_notifier
+    _making_notifier += 1  # its store is never listed with the wake registry
+    try:
+        return Instance(Store(mem.engine, release_gil=release_gil), mem._notifier, [mem])
+    finally:
+        _making_notifier -= 1
+
+
+# ---- ending atomic waits at deadlines and Ctrl-C (csrc/wasmbind_wake.h) -------
+
+# address of a Store's state -> the (SharedMemory, notifier Instance) pairs the
+# wake registry calls for it; dropped when the store closes or dies
+_WAKE_KEEP = {}
+cdef int _making_notifier = 0
+
+
+cdef int _wake_register(Store store, SharedMemory mem) except -1:
+    """Lists (store, mem) with the wake registry: the ticker then wakes the
+    memory's waiters when a call of the store runs past its deadline, or at
+    Ctrl-C. Only stores of engines with epoch interruption (the only ones
+    with deadlines and Ctrl-C in running code)."""
+    cdef Instance notifier
+    cdef Func wake_all
+    cdef wasmtime_sharedmemory_t *p = mem._mem()
+    if not store.engine._epoch or store._ctx == NULL or _making_notifier:
+        return 0
+    if wb_wake_has(&store._state, wasmtime_sharedmemory_data(p)):
+        return 0
+    notifier = _notifier(mem, True)
+    wake_all = notifier.exports.wake_all
+    _WAKE_KEEP.setdefault(<size_t>&store._state, []).append((mem, notifier))
+    if wb_wake_add(&store._state, p, (<Store>notifier.store)._ctx, &wake_all._func) != 0:
+        raise MemoryError()
+    wb_sigint_chain()
+    return 0
+
+
+cdef int _wake_exports(Store store, Module module, object exports) except -1:
+    """The shared memories an instance exports, listed with the wake registry
+    (reading an export lists it)."""
+    for et in module.exports:
+        if isinstance(et.type, MemoryType) and et.type.shared:
+            exports[et.name]
+    return 0
+
+
+cdef void _wake_forget(Store store) noexcept:
+    """The store closes or dies: out of the wake registry (then its notifiers)."""
+    wb_wake_forget(&store._state)
+    try:
+        if _WAKE_KEEP:
+            _WAKE_KEEP.pop(<size_t>&store._state, None)
+    except BaseException:  # interpreter shutdown: nothing left to drop
+        pass

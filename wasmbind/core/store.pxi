@@ -94,6 +94,8 @@ cdef class Store:
         # weak references first); the engine's finalizers see state.store
         # cleared and touch nothing of Python's (see wb_extref_finalizer).
         cdef wasmtime_store_t *st = self._store
+        if st != NULL:
+            _wake_forget(self)
         self._store = NULL
         self._ctx = NULL
         self._state.store = NULL
@@ -158,6 +160,7 @@ cdef class Store:
         # function's environment) gets StoreClosedError instead of a store
         # half deleted; what the store kept for Python (externref payloads,
         # host functions) is released only after the engine is done with it.
+        _wake_forget(self)
         self._store = NULL
         self._ctx = NULL
         self._state.store = NULL

@@ -84,34 +84,18 @@ cdef tuple _tag_key(Tag t):
 
 cdef object _take_exception(Store store):
     """The exception a call left pending in the store, as a WasmException
-    (its tag and payload read out), or None. The store's copy is released."""
+    (its tag and payload read out, its exnref an ExnRef handle that holds the
+    store's root), or None."""
     cdef wasmtime_context_t *ctx = store._ctx
-    cdef wasmtime_exnref_t exn
-    cdef wasmtime_tag_t tag
-    cdef wasmtime_val_t val
-    cdef wasmtime_error_t *err
-    cdef size_t i, n
+    cdef ExnRef h
     if ctx == NULL or not wasmtime_context_has_exception(ctx):
         return None
-    if not wasmtime_context_take_exception(ctx, &exn):
+    h = ExnRef.__new__(ExnRef)
+    if not wasmtime_context_take_exception(ctx, &h._val.of.exnref):
         return None
-    try:
-        err = wasmtime_exnref_tag(ctx, &exn, &tag)
-        if err != NULL:
-            _raise_error(err)
-        payload = []
-        n = wasmtime_exnref_field_count(ctx, &exn)
-        for i in range(n):
-            err = wasmtime_exnref_field(ctx, &exn, i, &val)
-            if err != NULL:
-                _raise_error(err)
-            try:
-                payload.append(_from_val(store, ctx, &val))
-            finally:
-                _unroot_vals(&val, 1)
-    finally:
-        wasmtime_exnref_unroot(&exn)
-    return WasmException(Tag._wrap(store, &tag), *payload)
+    h._val.kind = WB_EXNREF  # the handle owns the root from here on
+    _bind(h, store)
+    return WasmException(h)
 
 
 cdef wasm_trap_t *_throw_into_guest(Store store, wasmtime_context_t *ctx, object exc) except NULL:
@@ -125,6 +109,16 @@ cdef wasm_trap_t *_throw_into_guest(Store store, wasmtime_context_t *ctx, object
     cdef wasmtime_error_t *err
     cdef wasm_trap_t *trap
     cdef Py_ssize_t n, i, made = 0
+    exnref = getattr(exc, "exnref", None)
+    if exnref is not None:  # an existing exception object, thrown again as itself
+        if not isinstance(exnref, ExnRef):
+            raise TypeError("WasmException.exnref must be a wasmbind.ExnRef, got %s"
+                            % type(exnref).__name__)
+        _check_owner(exnref, store)
+        trap = wasmtime_context_set_exception(ctx, &(<ExnRef>exnref)._val.of.exnref)
+        if trap == NULL:
+            raise WasmError("the engine refused to throw the exception")
+        return trap
     if not isinstance(exc.tag, Tag):
         raise TypeError("WasmException(tag, *payload): tag must be a wasmbind.Tag, got %s"
                         % type(exc.tag).__name__)
