@@ -86,7 +86,9 @@ cdef class Func(_StoreObject):
         self._vectorcall = <vectorcallfunc><void *>_func_vectorcall
 
     def __call__(self, *args):
-        return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
+        # calls come through the vectorcall slot: only tp_call reaches this,
+        # and it takes the path with every check
+        return _invoke_checked(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
 
     def call_async(self, *args):
         """``await func.call_async(*args)``: the call on an async store
