@@ -222,7 +222,7 @@ cdef class Func(_StoreObject):
 
 # ---------------------------------------------------------------- call path
 #
-# Calling an export is the hot path: vectorcall straight into _invoke, no
+# Calling an export is the hot path: vectorcall straight into wb_call_fast, no
 # tuple; arguments converted by a noexcept fast path for exact ints and floats
 # into a stack array of raw values; the unchecked call; results converted
 # back. Anything unusual (int subclasses, numpy scalars, errors, reference
@@ -240,21 +240,18 @@ cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) e
     return 0
 
 
-cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames):
-    if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
-        raise TypeError("WebAssembly functions take no keyword arguments")
-    return _invoke(<Func>callable, args, PyVectorcall_NARGS(nargsf))
-
-
-cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
-    # The common call in one C function: a loaded signature without reference
+cdef object _func_vectorcall(Func self, PyObject **args, size_t nargsf, PyObject *kwnames):
+    # The vectorcall slot of every Func (self: the Func called). The common
+    # call is one C function, here: a loaded signature without reference
     # types, the right arity, an open store with no call running (a pointer
     # compare and flags; self.store is set whenever the signature is loaded).
     # Anything else, and whatever wb_call_fast cannot finish, goes below.
     cdef wasmtime_val_raw_t small[SMALL]
     cdef wb_fast_out_t out
     cdef PyObject *r
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n, nargs = PyVectorcall_NARGS(nargsf)
+    if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
+        raise TypeError("WebAssembly functions take no keyword arguments")
     if (self._fast and nargs == self._nparams and self.store._ctx != NULL
             and not self.store._state.depth and not self.store._state.async_yield):
         n = self._nparams if self._nparams > self._nresults else self._nresults
