@@ -14,6 +14,7 @@
 
 #include "wasmbind_capi.h"
 #include "wasmbind_ticker.h"
+#include "wasmbind_values.h"
 
 #include <stdint.h>
 #if !defined(_WIN32)
@@ -328,6 +329,78 @@ static inline void wb_state_leave(wb_store_state_t *st) {
         st->saved_ts = NULL;
     }
     st->depth -= 1;
+}
+
+/* ------------------------------------------------------ the fast call */
+
+/* How wb_call_fast ended when it returns no result. */
+enum {
+    WB_FAST_ARG = 1,    /* argument `stop` needs the general conversion: nothing entered */
+    WB_FAST_STACK = 2,  /* too little stack left: the call was refused, nothing entered */
+    WB_FAST_FAILED = 3, /* the call ended in `err` or `trap` (the store left again) */
+    WB_FAST_ERROR = 4   /* a result could not be made: a Python exception is set */
+};
+
+typedef struct {
+    Py_ssize_t stop;
+    wasmtime_error_t *err;
+    wasm_trap_t *trap;
+    int status;
+} wb_fast_out_t;
+
+/* The whole call of a function without reference types, in one C function:
+ * converts args[i..nargs) by wb_args_to_raw into raw (raw[0..i) already
+ * done), enters the store, calls (without the GIL in release_gil stores),
+ * leaves, and converts the results: None, the value, or a tuple (a new
+ * reference). NULL otherwise, with out->status saying why. `kinds` are the
+ * params' kinds followed by the results'; raw holds n >= max(nargs,
+ * nresults) values. With the GIL, the store's context checked. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline PyObject *wb_call_fast(wb_store_state_t *st, wasmtime_context_t *ctx,
+                                     const wasmtime_func_t *func, const uint8_t *kinds,
+                                     PyObject *const *args, Py_ssize_t i, Py_ssize_t nargs,
+                                     Py_ssize_t nresults, wasmtime_val_raw_t *raw, size_t n,
+                                     wb_fast_out_t *out) {
+    wasmtime_error_t *err;
+    wasm_trap_t *trap = NULL;
+    PyObject *r;
+    i = wb_args_to_raw(kinds, args, i, nargs, raw);
+    if (i < nargs) {
+        out->stop = i;
+        out->status = WB_FAST_ARG;
+        return NULL;
+    }
+    if (wb_state_enter(st)) {
+        out->status = WB_FAST_STACK;
+        return NULL;
+    }
+    if (st->release_gil) {
+        PyThreadState *ts = PyEval_SaveThread();
+        err = wasmtime_func_call_unchecked(ctx, func, raw, n, &trap);
+        PyEval_RestoreThread(ts);
+    } else {
+        err = wasmtime_func_call_unchecked(ctx, func, raw, n, &trap);
+    }
+    wb_state_leave(st);
+    if (err != NULL || trap != NULL) {
+        out->err = err;
+        out->trap = trap;
+        out->status = WB_FAST_FAILED;
+        return NULL;
+    }
+    if (nresults == 1)
+        r = wb_raw_to_object(kinds[nargs], raw);
+    else if (nresults == 0) {
+        Py_INCREF(Py_None);
+        r = Py_None;
+    }
+    else
+        r = wb_raw_results_tuple(kinds + nargs, raw, nresults);
+    if (r == NULL)
+        out->status = WB_FAST_ERROR;
+    return r;
 }
 
 /* Finalizer for host-function environments and externref payloads owned by

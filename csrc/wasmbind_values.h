@@ -125,21 +125,27 @@ static inline int wb_to_raw_fast(uint8_t kind, PyObject *v, wasmtime_val_raw_t *
 }
 
 /* Converts args[i..n) by wb_to_raw_fast into raw[i..n): the index of the
- * first argument that needs the general path, or n when all are done. The
- * commonest argument, a small int for an i32, is read in line: no switch,
- * and one type check. */
+ * first argument that needs the general path, or n when all are done. */
+static Py_ssize_t wb_args_to_raw_any(const uint8_t *kinds, PyObject *const *args, Py_ssize_t i,
+                                     Py_ssize_t n, wasmtime_val_raw_t *raw) {
+    for (; i < n; i++)
+        if (wb_to_raw_fast(kinds[i], args[i], &raw[i]))
+            break;
+    return i;
+}
+
+/* The same. The commonest argument, a small int for an i32, is read in line
+ * (no switch, one type check, no function call); the first other one hands
+ * the rest to wb_args_to_raw_any. */
 static inline Py_ssize_t wb_args_to_raw(const uint8_t *kinds, PyObject *const *args, Py_ssize_t i,
                                         Py_ssize_t n, wasmtime_val_raw_t *raw) {
     PyTypeObject *const int_type = &PyLong_Type;
     for (; i < n; i++) {
         PyObject *v = args[i];
         long long x;
-        if (kinds[i] == WB_I32 && Py_TYPE(v) == int_type && wb_compact_long(v, &x)) {
-            raw[i].i32 = (int32_t)x;
-            continue;
-        }
-        if (wb_to_raw_fast(kinds[i], v, &raw[i]))
-            break;
+        if (kinds[i] != WB_I32 || Py_TYPE(v) != int_type || !wb_compact_long(v, &x))
+            return wb_args_to_raw_any(kinds, args, i, n, raw);
+        raw[i].i32 = (int32_t)x;
     }
     return i;
 }

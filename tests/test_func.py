@@ -88,6 +88,42 @@ def test_int_subclasses_and_index(ex):
     assert ex.id32(True) == 1
 
 
+class _Int(int):
+    pass
+
+
+class _Index:
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
+# (fast, general) argument of each param of `multi`, and what each gives back
+MULTI_ARGS = [(7, _Int(-7)), (2**40, _Index(-5)), (1.5, 3), (2.25, _Int(4))]
+MULTI_WANT = [(7, -7), (2**40, -5), (1.5, 3.0), (2.25, 4.0)]
+
+
+@pytest.mark.parametrize("call", [lambda f, *a: f(*a), Func.__call__], ids=["vectorcall", "tp_call"])
+@pytest.mark.parametrize("mask", range(16))
+def test_fast_and_general_arguments_mixed(ex, call, mask):
+    # any argument may leave the fast conversion, and the next ones go back
+    # to it: every value lands in its own slot, on both call entries
+    pick = [(mask >> i) & 1 for i in range(4)]
+    args = [MULTI_ARGS[i][p] for i, p in enumerate(pick)]
+    want = tuple(MULTI_WANT[i][p] for i, p in enumerate(pick))[::-1]
+    got = call(ex.multi, *args)
+    assert got == want
+    assert [type(v) for v in got] == [float, float, int, int]
+    # an argument the general path refuses, after one it converted
+    bad = list(args)
+    bad[3] = "x"
+    with pytest.raises(TypeError, match="argument 4"):
+        call(ex.multi, *bad)
+    assert call(ex.multi, *args) == want  # the store is fine afterwards
+
+
 @pytest.mark.parametrize("bad", [1.5, "1", None, b"1", [1], 1j, object()])
 def test_int_wrong_types(ex, bad):
     with pytest.raises(TypeError) as info:

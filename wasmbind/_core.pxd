@@ -112,6 +112,7 @@ cdef class Func(_StoreObject):
     # signature, loaded once: kinds of the params followed by the results
     cdef bint _sig_loaded
     cdef bint _has_refs
+    cdef bint _fast  # loaded, no reference types, at most SMALL values: wb_call_fast
     cdef Py_ssize_t _nparams
     cdef Py_ssize_t _nresults
     cdef uint8_t *_kinds

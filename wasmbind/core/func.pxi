@@ -57,6 +57,7 @@ cdef class Func(_StoreObject):
         self._kinds = _kinds_of(self._type, &self._has_refs)
         self._nparams = len(self._type.params)
         self._nresults = len(self._type.results)
+        self._fast = not self._has_refs and max(self._nparams, self._nresults) <= SMALL
         self._sig_loaded = True
         return 0
 
@@ -85,7 +86,9 @@ cdef class Func(_StoreObject):
         self._vectorcall = <vectorcallfunc><void *>_func_vectorcall
 
     def __call__(self, *args):
-        return _invoke(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
+        # calls come through the vectorcall slot: only tp_call reaches this,
+        # and it takes the path with every check
+        return _invoke_checked(self, PySequence_Fast_ITEMS(args), PyTuple_GET_SIZE(args))
 
     def call_async(self, *args):
         """``await func.call_async(*args)``: the call on an async store
@@ -219,7 +222,7 @@ cdef class Func(_StoreObject):
 
 # ---------------------------------------------------------------- call path
 #
-# Calling an export is the hot path: vectorcall straight into _invoke, no
+# Calling an export is the hot path: vectorcall straight into wb_call_fast, no
 # tuple; arguments converted by a noexcept fast path for exact ints and floats
 # into a stack array of raw values; the unchecked call; results converted
 # back. Anything unusual (int subclasses, numpy scalars, errors, reference
@@ -237,13 +240,31 @@ cdef int _to_raw_slow(Func f, Py_ssize_t i, object v, wasmtime_val_raw_t *out) e
     return 0
 
 
-cdef object _func_vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames):
+cdef object _func_vectorcall(Func self, PyObject **args, size_t nargsf, PyObject *kwnames):
+    # The vectorcall slot of every Func (self: the Func called). The common
+    # call is one C function, here: a loaded signature without reference
+    # types, the right arity, an open store with no call running (a pointer
+    # compare and flags; self.store is set whenever the signature is loaded).
+    # Anything else, and whatever wb_call_fast cannot finish, goes below.
+    cdef wasmtime_val_raw_t small[SMALL]
+    cdef wb_fast_out_t out
+    cdef PyObject *r
+    cdef Py_ssize_t n, nargs = PyVectorcall_NARGS(nargsf)
     if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
         raise TypeError("WebAssembly functions take no keyword arguments")
-    return _invoke(<Func>callable, args, PyVectorcall_NARGS(nargsf))
+    if (self._fast and nargs == self._nparams and self.store._ctx != NULL
+            and not self.store._state.depth and not self.store._state.async_yield):
+        n = self._nparams if self._nparams > self._nresults else self._nresults
+        r = wb_call_fast(&self.store._state, self.store._ctx, &self._func, self._kinds, args, 0,
+                         nargs, self._nresults, small, n, &out)
+        if r != NULL:
+            return _steal(r)
+        return _invoke_rest(self, self.store._ctx, args, nargs, small, n, &out)
+    return _invoke_checked(self, args, nargs)
 
 
-cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
+cdef object _invoke_checked(Func self, PyObject **args, Py_ssize_t nargs):
+    """A call that is not known to be on the fast path: every check."""
     # self.store, not a local: a local would take a reference per call (self,
     # built once, holds its store for the whole call)
     cdef wasmtime_context_t *ctx
@@ -265,7 +286,7 @@ cdef inline object _invoke(Func self, PyObject **args, Py_ssize_t nargs):
         return self._call_vals(tuple([<object>args[i] for i in range(nargs)]))
     n = self._nparams if self._nparams > self._nresults else self._nresults
     if n <= SMALL:
-        return _invoke_raw(self, self.store, ctx, args, nargs, small, n)
+        return _invoke_raw(self, ctx, args, nargs, small, n)
     return _invoke_heap(self, ctx, args, nargs, n)
 
 
@@ -276,35 +297,38 @@ cdef object _invoke_heap(Func self, wasmtime_context_t *ctx, PyObject **args, Py
     if raw == NULL:
         raise MemoryError()
     try:
-        return _invoke_raw(self, self.store, ctx, args, nargs, raw, n)
+        return _invoke_raw(self, ctx, args, nargs, raw, n)
     finally:
         PyMem_Free(raw)
 
 
-cdef inline object _invoke_raw(Func self, Store store, wasmtime_context_t *ctx, PyObject **args,
-                               Py_ssize_t nargs, wasmtime_val_raw_t *raw, Py_ssize_t n):
-    cdef Py_ssize_t i
-    cdef wasmtime_error_t *err
-    cdef wasm_trap_t *trap = NULL
-    i = wb_args_to_raw(self._kinds, args, 0, nargs, raw)
-    while i < nargs:
-        _to_raw_slow(self, i, <object>args[i], &raw[i])
-        i = wb_args_to_raw(self._kinds, args, i + 1, nargs, raw)
-    if wb_state_enter(&store._state):
-        _stack_refused(store)
-    if store._state.release_gil:
-        with nogil:
-            err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
-    else:
-        err = wasmtime_func_call_unchecked(ctx, &self._func, raw, n, &trap)
-    wb_state_leave(&store._state)
-    if err != NULL or trap != NULL:
-        _raise_call_failure(store, err, trap)
-    if self._nresults == 1:
-        return wb_raw_to_object(self._kinds[nargs], raw)
-    if self._nresults == 0:
-        return None
-    return wb_raw_results_tuple(self._kinds + nargs, raw, self._nresults)
+cdef object _invoke_raw(Func self, wasmtime_context_t *ctx, PyObject **args, Py_ssize_t nargs,
+                        wasmtime_val_raw_t *raw, Py_ssize_t n):
+    cdef wb_fast_out_t out
+    cdef PyObject *r = wb_call_fast(&self.store._state, ctx, &self._func, self._kinds, args, 0,
+                                    nargs, self._nresults, raw, n, &out)
+    if r != NULL:
+        return _steal(r)
+    return _invoke_rest(self, ctx, args, nargs, raw, n, &out)
+
+
+cdef object _invoke_rest(Func self, wasmtime_context_t *ctx, PyObject **args, Py_ssize_t nargs,
+                         wasmtime_val_raw_t *raw, Py_ssize_t n, wb_fast_out_t *out):
+    """A call wb_call_fast came back from without a result (out says why):
+    arguments it could not convert are converted here, one at a time, and it
+    goes on from the next; the call's failures are raised here."""
+    cdef PyObject *r = NULL
+    while out.status == WB_FAST_ARG:
+        _to_raw_slow(self, out.stop, <object>args[out.stop], &raw[out.stop])
+        r = wb_call_fast(&self.store._state, ctx, &self._func, self._kinds, args, out.stop + 1,
+                         nargs, self._nresults, raw, n, out)
+        if r != NULL:
+            return _steal(r)
+    if out.status == WB_FAST_STACK:
+        _stack_refused(self.store)
+    if out.status == WB_FAST_FAILED:
+        _raise_call_failure(self.store, out.err, out.trap)
+    return _steal(r)  # NULL: converting a result raised
 
 
 # Give Func instances a vectorcall slot (Cython gives extension types' __call__

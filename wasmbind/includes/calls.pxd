@@ -1,9 +1,10 @@
 # Declarations of calls into a store and back (csrc/wasmbind_calls.h): the
 # store's state, call entry and exit, the GIL-aware callback entries.
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint8_t, uint64_t
 from wasmbind.includes.wasm cimport wasm_trap_t
 from wasmbind.includes.wasmtime cimport (wasmtime_caller_t, wasmtime_context_t, wasmtime_error_t,
+                                         wasmtime_func_t,
                                          wasmtime_update_deadline_kind_t, wasmtime_val_raw_t,
                                          wasmtime_val_t)
 
@@ -51,3 +52,23 @@ cdef extern from "wasmbind_calls.h" nogil:
     wb_extref_t *wb_extref_new(wb_store_state_t *state) except NULL
     void wb_extref_free(wb_extref_t *e)
     void wb_extref_finalizer(void *p)
+
+
+cdef extern from "wasmbind_calls.h":
+    # the fast call: arguments, enter, call, leave, results in one C function
+    enum:
+        WB_FAST_ARG
+        WB_FAST_STACK
+        WB_FAST_FAILED
+        WB_FAST_ERROR
+    ctypedef struct wb_fast_out_t:
+        Py_ssize_t stop
+        wasmtime_error_t *err
+        wasm_trap_t *trap
+        int status
+    PyObject *wb_call_fast(wb_store_state_t *st, wasmtime_context_t *ctx,
+                           const wasmtime_func_t *func, const uint8_t *kinds, PyObject **args,
+                           Py_ssize_t i, Py_ssize_t nargs, Py_ssize_t nresults,
+                           wasmtime_val_raw_t *raw, size_t n, wb_fast_out_t *out) noexcept
+    # a new reference (or NULL with an exception set) handed to Cython as an object
+    object _steal "(PyObject *)"(PyObject *o)
