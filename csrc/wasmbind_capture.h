@@ -102,33 +102,6 @@ static void wb_capture_finalize(void *p) {
     wb_capture_decref((wb_capture_t *)p);
 }
 
-/* Keeps the first `limit` bytes: a write that crosses the limit stores what
- * fits and reports a short write; the next one fails with EIO in the guest. */
-static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
-    wb_capture_t *c = (wb_capture_t *)p;
-    if (n > c->limit - c->len) {
-        c->overflowed = 1;
-        n = c->limit - c->len;
-        if (n == 0)
-            return -EIO;
-    }
-    if (c->len + n > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n)
-            cap *= 2;
-        if (cap > c->limit)
-            cap = c->limit;
-        unsigned char *d = (unsigned char *)realloc(c->data, cap);
-        if (!d)
-            return -ENOMEM;
-        c->data = d;
-        c->cap = cap;
-    }
-    memcpy(c->data + c->len, buf, n);
-    c->len += n;
-    return (ptrdiff_t)n;
-}
-
 /* Keeps what fits under the limit of `n` more bytes; the rest is dropped and
  * marked. 0, or -ENOMEM (nothing kept). */
 static int wb_capture_keep(wb_capture_t *c, const unsigned char *buf, size_t n) {
@@ -153,6 +126,20 @@ static int wb_capture_keep(wb_capture_t *c, const unsigned char *buf, size_t n) 
     memcpy(c->data + c->len, buf, n);
     c->len += n;
     return 0;
+}
+
+/* Keeps the first `limit` bytes: a write that crosses the limit stores what
+ * fits and reports a short write; the next one fails with EIO in the guest. */
+static ptrdiff_t wb_capture_write(void *p, const unsigned char *buf, size_t n) {
+    wb_capture_t *c = (wb_capture_t *)p;
+    size_t room = c->limit - c->len;
+    if (n > room && room == 0) {
+        c->overflowed = 1;
+        return -EIO;
+    }
+    if (wb_capture_keep(c, buf, n) != 0)
+        return -ENOMEM;
+    return (ptrdiff_t)(n > room ? room : n);
 }
 
 #ifdef WB_CAPTURE_PIPE
