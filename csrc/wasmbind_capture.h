@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ typedef struct {
     int rfd;
 #ifdef WB_CAPTURE_PIPE
     pthread_mutex_t lock;
+    pthread_cond_t closed;  /* the thread closed rfd */
     int locked_init;
     void *prev, *next;  /* in wb_pipes, while locked_init */
 #endif
@@ -89,6 +91,7 @@ static void wb_capture_decref(wb_capture_t *c) {
             ((wb_capture_t *)c->next)->prev = c->prev;
         pthread_mutex_unlock(&wb_pipes.lock);
         pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->closed);
     }
 #endif
     free(c->data);
@@ -180,6 +183,7 @@ static void *wb_capture_thread(void *p) {
         if (done) {
             close(c->rfd);
             c->rfd = -1;
+            pthread_cond_broadcast(&c->closed);
         }
         pthread_mutex_unlock(&c->lock);
         if (done)
@@ -229,12 +233,19 @@ static int wb_capture_pipe_start(wb_capture_t *c, int *wfd) {
         close(fds[1]);
         return -ENOMEM;
     }
+    if (pthread_cond_init(&c->closed, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        close(fds[0]);
+        close(fds[1]);
+        return -ENOMEM;
+    }
     c->rfd = fds[0];
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);  /* the thread's */
     err = wb_capture_spawn(c);
     if (err != 0) {
         __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
         pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->closed);
         close(fds[0]);
         close(fds[1]);
         c->rfd = -1;
@@ -260,6 +271,7 @@ static int wb_capture_pipe_start(wb_capture_t *c, int *wfd) {
  * would wait for ever, or the parent's thread would take its output. */
 static void wb_capture_after_fork_child(void) {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
     wb_capture_t *c, *next;
     wb_pipes.lock = fresh;
     for (c = wb_pipes.head; c != NULL; c = next) {
@@ -269,6 +281,7 @@ static void wb_capture_after_fork_child(void) {
         struct dirent *e;
         next = (wb_capture_t *)c->next;
         c->lock = fresh;
+        c->closed = fresh_cond;
         if (c->rfd < 0 || fstat(c->rfd, &rst) != 0)
             continue;
         if (pipe(fds) == 0) {
@@ -310,6 +323,32 @@ static void wb_capture_unlock(wb_capture_t *c) {
         pthread_mutex_unlock(&c->lock);
 }
 
+/* Once the engine has dropped the WASI context that wrote the pipe: reads
+ * what is left and, the pipe being then at its end, waits (briefly: the end
+ * wakes the thread at once) for the thread to close it, so the store's
+ * descriptors are gone when the store is. A write end held elsewhere (a
+ * process forked behind Python's back) means no end yet: no wait. */
+static void wb_capture_settle(wb_capture_t *c) {
+    if (c != NULL && c->locked_init) {
+        pthread_mutex_lock(&c->lock);
+        if (c->rfd >= 0 && wb_capture_drain_locked(c)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 2;
+            while (c->rfd >= 0)
+                if (pthread_cond_timedwait(&c->closed, &c->lock, &until) == ETIMEDOUT)
+                    break;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+/* Drops the store's reference after wb_capture_settle. */
+static void wb_capture_release(wb_capture_t *c) {
+    wb_capture_settle(c);
+    wb_capture_decref(c);
+}
+
 #else  /* no pipe mode: the custom stream only */
 
 static int wb_capture_pipe_start(wb_capture_t *c, int *wfd) {
@@ -320,6 +359,8 @@ static int wb_capture_pipe_start(wb_capture_t *c, int *wfd) {
 static void wb_capture_lock(wb_capture_t *c) { (void)c; }
 static void wb_capture_unlock(wb_capture_t *c) { (void)c; }
 static void wb_capture_after_fork_child(void) {}
+static void wb_capture_settle(wb_capture_t *c) { (void)c; }
+static void wb_capture_release(wb_capture_t *c) { wb_capture_decref(c); }
 
 #endif
 

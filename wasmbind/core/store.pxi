@@ -99,8 +99,8 @@ cdef class Store:
         self._state.store = NULL
         if st != NULL:
             wasmtime_store_delete(st)
-        wb_capture_decref(self._stdout)
-        wb_capture_decref(self._stderr)
+        wb_capture_release(self._stdout)  # the engine's side is gone: pipes closed now
+        wb_capture_release(self._stderr)
         self._stdout = self._stderr = NULL
 
     cdef wasmtime_context_t *_context(self) except NULL:
@@ -162,6 +162,8 @@ cdef class Store:
         self._ctx = NULL
         self._state.store = NULL
         wasmtime_store_delete(st)
+        wb_capture_settle(self._stdout)  # kept for reading; their pipes closed now
+        wb_capture_settle(self._stderr)
         kept = (self._refs, self._dead, self._hostfuncs)
         self._refs = {}
         self._dead = []
@@ -343,8 +345,8 @@ cdef class Store:
         # except in async stores, whose calls keep it (see docs/asyncio.md)
         if not self.engine._async:
             self._state.release_gil |= _GIL_BLOCKING
-        wb_capture_decref(self._stdout)
-        wb_capture_decref(self._stderr)
+        wb_capture_release(self._stdout)  # the engine's side is gone: pipes closed now
+        wb_capture_release(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
         self._stderr = (<_CapturePtr>new_err).take() if new_err is not None else NULL
         self._wasi_set = True

@@ -14,3 +14,5 @@ cdef extern from "wasmbind_capture.h" nogil:
     int wb_capture_pipe_start(wb_capture_t *c, int *wfd)
     void wb_capture_lock(wb_capture_t *c)
     void wb_capture_unlock(wb_capture_t *c)
+    void wb_capture_settle(wb_capture_t *c)
+    void wb_capture_release(wb_capture_t *c)
