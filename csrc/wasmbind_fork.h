@@ -15,6 +15,7 @@
 #ifndef WASMBIND_FORK_H
 #define WASMBIND_FORK_H
 
+#include "wasmbind_capture.h"
 #include "wasmbind_ticker.h"
 
 #ifdef _WIN32
@@ -58,6 +59,7 @@ static void wb_fork_child(void) {
     wb_sync_reset(&wb_unlocked.lock, &wb_unlocked.idle);
     wb_unlocked.running = 0;
     wb_ticker_after_fork_child();
+    wb_capture_after_fork_child();
 }
 #endif
 

@@ -174,3 +174,125 @@ def kitchen_host(linker, log=None):
     host.add_resource("blob", Blob)
     host.add_func("blob-size", lambda b: b.size())
     return host
+
+
+_WRITER_WIT = """
+package test:writer;
+
+world writer {
+  import wasi:cli/stdout@0.2.0;
+  import wasi:cli/stderr@0.2.0;
+  export wasi:cli/run@0.2.0;
+}
+
+package wasi:io@0.2.0 {
+  interface error {
+    resource error;
+  }
+  interface streams {
+    use error.{error};
+    variant stream-error { last-operation-failed(error), closed }
+    resource output-stream {
+      check-write: func() -> result<u64, stream-error>;
+      write: func(contents: list<u8>) -> result<_, stream-error>;
+      blocking-flush: func() -> result<_, stream-error>;
+    }
+  }
+}
+
+package wasi:cli@0.2.0 {
+  interface stdout {
+    use wasi:io/streams@0.2.0.{output-stream};
+    get-stdout: func() -> output-stream;
+  }
+  interface stderr {
+    use wasi:io/streams@0.2.0.{output-stream};
+    get-stderr: func() -> output-stream;
+  }
+  interface run {
+    run: func() -> result;
+  }
+}
+"""
+
+_WRITER_WAT = """
+(module
+  (import "wasi:cli/stdout@0.2.0" "get-stdout" (func $get_stdout (result i32)))
+  (import "wasi:cli/stderr@0.2.0" "get-stderr" (func $get_stderr (result i32)))
+  (import "wasi:io/streams@0.2.0" "[method]output-stream.check-write"
+    (func $check (param i32 i32)))
+  (import "wasi:io/streams@0.2.0" "[method]output-stream.write"
+    (func $write (param i32 i32 i32 i32)))
+  (import "wasi:io/streams@0.2.0" "[method]output-stream.blocking-flush"
+    (func $flush (param i32 i32)))
+  (memory (export "memory") %(pages)d)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (local.get $p) (i32.const 64)))
+    (local.get $p))
+  ;; bytes [65536, 65536 + n) to stream s as wasi-libc writes: as much as
+  ;; check-write permits in one write each time, then a flush; false when a
+  ;; call failed (results at 16: the case byte, a u64 payload at 24)
+  (func $put (param $s i32) (param $n i32) (result i32)
+    (local $off i32) (local $k i32)
+    (block $sent
+      (loop $more
+        (br_if $sent (i32.ge_u (local.get $off) (local.get $n)))
+        (call $check (local.get $s) (i32.const 16))
+        (if (i32.load8_u (i32.const 16)) (then (return (i32.const 0))))
+        (local.set $k (i32.sub (local.get $n) (local.get $off)))
+        (if (i64.lt_u (i64.load (i32.const 24)) (i64.extend_i32_u (local.get $k)))
+          (then (local.set $k (i32.wrap_i64 (i64.load (i32.const 24))))))
+        (if (i32.eqz (local.get $k))
+          (then
+            (call $flush (local.get $s) (i32.const 16))
+            (if (i32.load8_u (i32.const 16)) (then (return (i32.const 0))))
+            (br $more)))
+        (call $write (local.get $s) (i32.add (i32.const 65536) (local.get $off)) (local.get $k)
+                     (i32.const 16))
+        (if (i32.load8_u (i32.const 16)) (then (return (i32.const 0))))
+        (local.set $off (i32.add (local.get $off) (local.get $k)))
+        (br $more)))
+    (call $flush (local.get $s) (i32.const 16))
+    (i32.eqz (i32.load8_u (i32.const 16))))
+  (func (export "wasi:cli/run@0.2.0#run") (result i32)
+    (local $i i32) (local $left i64) (local $n i32) (local $out i32) (local $err i32)
+    (loop $fill   ;; byte i of a chunk is i %% 251
+      (i32.store8 (i32.add (i32.const 65536) (local.get $i)) (i32.rem_u (local.get $i) (i32.const 251)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const %(chunk)d))))
+    (local.set $out (call $get_stdout))
+    (local.set $err (call $get_stderr))
+    (local.set $left (i64.const %(total)d))
+    (block $done
+      (loop $w
+        (br_if $done (i64.eqz (local.get $left)))
+        (local.set $n (i32.const %(chunk)d))
+        (if (i64.lt_u (local.get $left) (i64.const %(chunk)d))
+          (then (local.set $n (i32.wrap_i64 (local.get $left)))))
+        %(writes)s
+        (local.set $left (i64.sub (local.get $left) (i64.extend_i32_u (local.get $n))))
+        (br $w)))
+    (i32.const 0))
+)
+"""
+
+
+def writer_wasm(total, chunk, streams=("stdout",)):
+    """A WASI p2 command (WAT core) that writes ``total`` bytes (None: without
+    end) in writes of ``chunk`` bytes to each of ``streams`` (stdout and/or
+    stderr), each as check-write permits (see $put), byte i of each chunk being
+    i % 251 (see writer_expected); run returns err when a write fails."""
+    calls = " ".join("(if (i32.eqz (call $put (local.get $%s) (local.get $n))) (then (return (i32.const 1))))"
+                     % ("out" if s == "stdout" else "err") for s in streams)
+    wat = _WRITER_WAT % dict(pages=2 + (chunk + 65535) // 65536, chunk=chunk,
+                             total=(1 << 62) if total is None else total, writes=calls)
+    return embed_new(_WRITER_WIT, wat, "writer")
+
+
+def writer_expected(total, chunk):
+    """What writer_wasm(total, chunk) writes to each of its streams."""
+    one = bytes(i % 251 for i in range(chunk))
+    return (one * (total // chunk + 1))[:total]

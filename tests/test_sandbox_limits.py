@@ -7,6 +7,7 @@ take a lot run in a child process (a failure is then a failing test, not a
 dead test run), and every one has a deadline.
 """
 
+import gc
 import os
 import subprocess
 import sys
@@ -222,6 +223,9 @@ def fdir():
 
 
 def _fds():
+    # garbage stores first: a component store that captures holds its pipes
+    # until it is freed
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 

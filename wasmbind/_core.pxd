@@ -62,10 +62,17 @@ cdef class Store:
     cdef void *_carena
     # whether set_wasi() gave this store a WASI environment
     cdef bint _wasi_set
+    # a capturing WasiConfig (a copy) set for core modules, which components
+    # apply again with pipe capture (see Store._apply_wasi); else None
+    cdef object _wasi_redo
+    # whether a WASI p2 component was instantiated here: set_wasi then
+    # captures through a pipe at once
+    cdef bint _wasi_pipe
     cdef object __weakref__
 
     cdef wasmtime_context_t *_context(self) except NULL
     cdef int _check_thread(self) except -1
+    cdef int _apply_wasi(self, object config, bint pipe) except -1
 
 
 cdef class Module:

@@ -606,10 +606,10 @@ def run_wasi(program: Any, argv: Optional[Sequence[Union[str, bytes]]] = None, *
     ``max_open_files`` (files and directories the program holds open at once,
     default ``DEFAULT_MAX_OPEN_FILES``; past it ``path_open`` fails with EMFILE;
     None: no bound); ``max_wasm_stack`` (bytes of native stack for Wasm);
-    ``max_output`` (captured bytes kept per stream; past it writes fail in the
-    guest and ``*_truncated`` is set). Growth past a limit fails in the guest
-    (``memory.grow``/``table.grow`` return -1); a module that needs more at
-    instantiation raises WasmError.
+    ``max_output`` (captured bytes kept per stream; past it ``*_truncated`` is
+    set and writes fail in a preview-1 guest, or are dropped for a component).
+    Growth past a limit fails in the guest (``memory.grow``/``table.grow``
+    return -1); a module that needs more at instantiation raises WasmError.
 
     ``invoke``: call this export (with ``invoke_args``) instead of ``_start``,
     after ``_initialize`` if the module has one; its result is ``value``. For

@@ -297,6 +297,10 @@ cdef class ComponentLinker:
             raise ValueError("the Linker, Store and Component must share one Engine")
         if self._wasip2 and not store._wasi_set:
             _default_wasip2(store)
+        elif self._wasip2 and store._wasi_redo is not None:
+            _pipe_capture_wasip2(store)
+        if self._wasip2:
+            store._wasi_pipe = True
         _check_imports(self, c)
         return c
 

@@ -10,6 +10,15 @@ cdef int _default_wasip2(Store store) except -1:
     return 0
 
 
+cdef int _pipe_capture_wasip2(Store store) except -1:
+    """Applies the store's capturing WasiConfig again with pipe capture, the
+    one that keeps every byte of a preview-2 write (the engine's custom stream
+    keeps only the first 8 KiB of each); done once, before the store's first
+    component instance, so the program starts from the config as it was set."""
+    store._apply_wasi(store._wasi_redo, True)
+    return 0
+
+
 def _wasi_run_export(instance):
     """The ``run`` function of a component's ``wasi:cli/run`` export, or None."""
     exports = instance.exports

@@ -101,8 +101,8 @@ cdef class Store:
         self._state.store = NULL
         if st != NULL:
             wasmtime_store_delete(st)
-        wb_capture_decref(self._stdout)
-        wb_capture_decref(self._stderr)
+        wb_capture_release(self._stdout)  # the engine's side is gone: pipes closed now
+        wb_capture_release(self._stderr)
         self._stdout = self._stderr = NULL
 
     cdef wasmtime_context_t *_context(self) except NULL:
@@ -165,6 +165,8 @@ cdef class Store:
         self._ctx = NULL
         self._state.store = NULL
         wasmtime_store_delete(st)
+        wb_capture_settle(self._stdout)  # kept for reading; their pipes closed now
+        wb_capture_settle(self._stderr)
         kept = (self._refs, self._dead, self._hostfuncs)
         self._refs = {}
         self._dead = []
@@ -315,9 +317,16 @@ cdef class Store:
 
     def set_wasi(self, config):
         """Give WASI programs in this store the environment described by ``config``."""
-        cdef wasmtime_context_t *ctx
         if not isinstance(config, WasiConfig):
             raise TypeError("expected a WasiConfig, got %s" % type(config).__name__)
+        self._apply_wasi(config, self._wasi_pipe)
+
+    cdef int _apply_wasi(self, object config, bint pipe) except -1:
+        """set_wasi; ``pipe``: captured output through a pipe, for components
+        (see _output). A capturing config applied without it is kept (as a
+        copy) in ``_wasi_redo``, for the first component instance to apply
+        again with it."""
+        cdef wasmtime_context_t *ctx
         ctx = self._context()
         # Applying runs Python code (paths, encodings) before the engine takes
         # the config: hold the store as a call does meanwhile, so that code can
@@ -325,18 +334,27 @@ cdef class Store:
         if wb_state_enter(&self._state):
             _stack_refused(self)
         try:
-            new_out, new_err = (<WasiConfig>config)._apply(ctx)
+            new_out, new_err = (<WasiConfig>config)._apply(ctx, pipe)
         finally:
             wb_state_leave(&self._state)
+        redo = None
+        if not pipe and (new_out is not None or new_err is not None):
+            fn, args = config.__reduce__()  # checked by _apply: the copy is too
+            try:
+                redo = fn(*args)
+            except Exception:  # changed meanwhile (a preopen gone): components keep this one
+                redo = None
         # WASI calls can wait (stdin, poll_oneoff): never with the GIL held;
         # except in async stores, whose calls keep it (see docs/asyncio.md)
         if not self.engine._async:
             self._state.release_gil |= _GIL_BLOCKING
-        wb_capture_decref(self._stdout)
-        wb_capture_decref(self._stderr)
+        wb_capture_release(self._stdout)  # the engine's side is gone: pipes closed now
+        wb_capture_release(self._stderr)
         self._stdout = (<_CapturePtr>new_out).take() if new_out is not None else NULL
         self._stderr = (<_CapturePtr>new_err).take() if new_err is not None else NULL
         self._wasi_set = True
+        self._wasi_redo = redo
+        return 0
 
     @property
     def wasi_stdout(self):
@@ -354,12 +372,12 @@ cdef class Store:
     def wasi_output_truncated(self):
         """``(stdout, stderr)``: whether a captured stream hit ``WasiConfig.max_output``.
 
-        The first ``max_output`` bytes are kept; the write crossing the limit is
-        cut short and later writes fail in the guest with EIO.
+        The first ``max_output`` bytes are kept; for preview 1 the write
+        crossing the limit is cut short and later writes fail in the guest
+        with EIO; a component's writes succeed and the bytes past it are dropped.
         """
         self._check_thread()
-        return (self._stdout != NULL and self._stdout.overflowed != 0,
-                self._stderr != NULL and self._stderr.overflowed != 0)
+        return (_capture_cut(self._stdout), _capture_cut(self._stderr))
 
     def __repr__(self):
         state = "closed" if self._store == NULL else "open"

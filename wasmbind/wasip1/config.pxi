@@ -1,6 +1,7 @@
 # WASI preview 1: WasiConfig (argv, env, stdio, preopened directories) and
 # the buffers that capture a program's stdout and stderr (csrc/wasmbind_capture.h).
 
+import errno
 import os as _os
 import sys as _sys
 import stat as _stat
@@ -113,8 +114,9 @@ cdef class WasiConfig:
     ``inherit_stdin``; stdout/stderr: ``capture_stdout`` (bytes in memory, read
     back from ``Store.wasi_stdout``), ``stdout_file`` or ``inherit_stdout``
     (likewise for stderr); ``max_output`` caps captured bytes per stream
-    (writes past it fail in the guest). Directories: ``preopen_dir`` (or the
-    ``preopens`` list of ``(host, guest, read_only)``). By default the program
+    (writes past it fail in a preview-1 guest; a component's are dropped).
+    Directories: ``preopen_dir`` (or the ``preopens`` list of ``(host,
+    guest, read_only)``). By default the program
     sees no arguments, no environment, empty stdin, discarded output and no
     files.
 
@@ -208,9 +210,10 @@ cdef class WasiConfig:
         preopens = [_preopen_entry(h, g, ro) for h, g, ro in _preopen_specs(self.preopens)]
         return args, names, values, preopens
 
-    cdef tuple _apply(self, wasmtime_context_t *ctx):
+    cdef tuple _apply(self, wasmtime_context_t *ctx, bint pipe):
         """Gives the store behind ``ctx`` this environment; returns the new
-        capture buffers (stdout, stderr) as _CapturePtr or None."""
+        capture buffers (stdout, stderr) as _CapturePtr or None. ``pipe``:
+        capture through a pipe (for components, see _output)."""
         cdef wasi_config_t *c
         cdef wasm_byte_vec_t vec
         cdef const char **names = NULL
@@ -259,9 +262,9 @@ cdef class WasiConfig:
             elif self.inherit_stdin:
                 wasi_config_inherit_stdin(c)
             new_out = _output(c, self.capture_stdout, _engine_path(self.stdout_file, fds, True),
-                              self.inherit_stdout, 1, self.max_output)
+                              self.inherit_stdout, 1, self.max_output, pipe, fds)
             new_err = _output(c, self.capture_stderr, _engine_path(self.stderr_file, fds, True),
-                              self.inherit_stderr, 2, self.max_output)
+                              self.inherit_stderr, 2, self.max_output, pipe, fds)
             for host, guest, ro in preopens:
                 h = _os.fsencode(_engine_path(host, fds, False))
                 g = guest.encode("utf-8")
@@ -341,12 +344,45 @@ cdef class _CapturePtr:
         return p
 
 
-cdef object _output(wasi_config_t *c, bint capture, object path, bint inherit, int fd, Py_ssize_t limit):
-    """Sets one output stream; returns the capture buffer (one reference for the store)."""
+cdef object _output(wasi_config_t *c, bint capture, object path, bint inherit, int fd,
+                    Py_ssize_t limit, bint pipe, list fds):
+    """Sets one output stream; returns the capture buffer (one reference for the store).
+
+    A captured stream is by default the engine's custom stream: writes past
+    the limit fail in the guest (EIO). WASI preview 2 passes only the first
+    8 KiB of one write to such a stream and drops the rest, so with ``pipe``
+    (Linux) the engine gets, as its output file, a pipe that a thread of ours
+    drains into the same bounded buffer: every byte up to the limit is kept,
+    later ones are read and dropped (the guest's writes succeed; the flag says
+    so), and memory stays within the limit plus the pipe's own buffer."""
     cdef wb_capture_t *cap
     cdef _CapturePtr holder
     cdef const char *cp
     cdef bint ok
+    cdef int wfd = -1
+    cdef int rc
+    if capture and pipe and _os.path.isdir("/proc/self/fd"):
+        cap = wb_capture_new(limit)
+        if cap == NULL:
+            raise MemoryError()
+        holder = _CapturePtr.__new__(_CapturePtr)
+        holder.ptr = cap
+        rc = wb_capture_pipe_start(cap, &wfd)
+        if rc == 0:
+            fds.append(wfd)  # closed by _apply once the engine has opened its own
+            p = b"/proc/self/fd/%d" % wfd
+            cp = p
+            with nogil:  # opening a pipe for writing: its read end is open, no wait
+                if fd == 1:
+                    ok = wasi_config_set_stdout_file(c, cp)
+                else:
+                    ok = wasi_config_set_stderr_file(c, cp)
+            if not ok:
+                raise OSError("WASI: cannot open the capture pipe for output")
+            return holder
+        if rc != -errno.ENOSYS:
+            raise OSError(-rc, "WASI: cannot make the capture pipe: " + _os.strerror(-rc))
+        holder = None  # no pipes here: the custom stream below
     if capture:
         cap = wb_capture_new(limit)
         if cap == NULL:
@@ -403,4 +439,19 @@ cdef bytes _stdio_path(str stream, object path, bint output):
 cdef object _capture_bytes(wb_capture_t *c):
     if c == NULL:
         return None
-    return PyBytes_FromStringAndSize(<char *>c.data, c.len)
+    wb_capture_lock(c)  # in pipe mode: what the pipe holds first
+    try:
+        return PyBytes_FromStringAndSize(<char *>c.data, c.len)
+    finally:
+        wb_capture_unlock(c)
+
+
+cdef bint _capture_cut(wb_capture_t *c):
+    """Whether a capture buffer hit its limit."""
+    cdef bint cut
+    if c == NULL:
+        return False
+    wb_capture_lock(c)
+    cut = c.overflowed != 0
+    wb_capture_unlock(c)
+    return cut
