@@ -145,10 +145,12 @@ def test_a_component_command_gives_run_wasis_results_and_shares_the_loop():
                 await asyncio.sleep(0.01)
 
         hb = asyncio.ensure_future(heartbeat())
-        r = await run_wasi_async(wasm, ["cmd", "spin"], timeout=0.3)
+        r = await run_wasi_async(wasm, ["cmd", "spin"], timeout=1.0)
         hb.cancel()
         return r, len(beats)
 
     r, beats = asyncio.run(main())
     assert r.timed_out and r.returncode is None and r.stdout == b"spinning\n", r
-    assert beats >= 5   # the loop ran while the guest spun
+    # the loop ran while the guest spun (a blocking run would allow one beat,
+    # before the run starts; a loaded machine may give far fewer than 100)
+    assert beats >= 3
