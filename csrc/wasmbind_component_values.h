@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "wasmbind_component.h"
+#include "wasmbind_values.h"  /* the bit-exact f32 <-> double moves */
 
 /* ------------------------------------------------------------ the arena */
 
@@ -201,8 +202,10 @@ static inline uint64_t wb_read_unsigned(const char *p, Py_ssize_t size) {
     }
 }
 
+/* A float item as a double: an f32 by its bits (a cast would quiet a
+ * signalling NaN), as everywhere an f32 becomes a Python float. */
 static inline double wb_read_float(const char *p, Py_ssize_t size) {
-    if (size == 4) { float x; memcpy(&x, p, 4); return x; }
+    if (size == 4) { uint32_t b; memcpy(&b, p, 4); return wb_f32_bits_to_double(b); }
     { double x; memcpy(&x, p, 8); return x; }
 }
 
@@ -292,10 +295,12 @@ static void wb_buffer_fill(uint8_t k, int src, const char *buf, Py_ssize_t strid
             if (k == WB_CT_F32) {
                 dst[i].kind = WB_CV_F32;
                 /* a float source of the same width keeps its bits (NaN payloads) */
+                uint32_t b;
                 if (src == WB_SRC_FLOAT && size == 4)
-                    memcpy(&dst[i].of.f32, p, 4);
+                    memcpy(&b, p, 4);
                 else
-                    dst[i].of.f32 = (float)x;
+                    b = wb_double_to_f32_bits(x);
+                memcpy(&dst[i].of.f32, &b, 4);
             } else {
                 dst[i].kind = WB_CV_F64;
                 if (src == WB_SRC_FLOAT && size == 8)
@@ -360,7 +365,12 @@ static PyObject *wb_numeric_list(uint8_t k, const wasmtime_component_val_t *v, s
         case WB_CT_U16: x = PyLong_FromLong(v[i].of.u16); break;
         case WB_CT_U32: x = PyLong_FromUnsignedLong(v[i].of.u32); break;
         case WB_CT_U64: x = PyLong_FromUnsignedLongLong(v[i].of.u64); break;
-        case WB_CT_F32: x = PyFloat_FromDouble((double)v[i].of.f32); break;
+        case WB_CT_F32: {
+            uint32_t b;
+            memcpy(&b, &v[i].of.f32, 4);
+            x = PyFloat_FromDouble(wb_f32_bits_to_double(b));
+            break;
+        }
         default: x = PyFloat_FromDouble(v[i].of.f64); break;
         }
         if (x == NULL) {

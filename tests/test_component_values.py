@@ -12,7 +12,7 @@ import pytest
 from wasmbind import Trap
 from wasmbind.component import ComponentError, Err, Ok, Record, Some, Variant
 
-from support import BUMP_REALLOC_WAT
+from support import BUMP_REALLOC_WAT, F32_BITS, f32_float, float_bits
 
 np = pytest.importorskip("numpy")
 
@@ -355,6 +355,26 @@ def test_numeric_lists_at_their_edges_from_arrays(lists):
             f(items([1.0, 2.0], np.float64))
         with pytest.raises(TypeError, match=r"\[0\]: expected %s" % name):
             f(items([True, False], np.bool_))
+
+
+def test_f32_bits_exact_scalars_and_lists(engine, lists):
+    """Every f32 (signalling NaNs, payloads, denormals, signed zeros) crosses a
+    component call bit for bit, as in core calls: a scalar both ways, a list
+    from Python floats, from a float32 buffer, and a float32 buffer given for
+    list<f64> (its items become the Python floats of those f32s)."""
+    import wasmbind
+    from wasmbind.component import Component, Linker
+    text = """(component
+      (core module $m (func (export "id") (param f32) (result f32) local.get 0))
+      (core instance $i (instantiate $m))
+      (func (export "echo-f32") (param "x" f32) (result f32) (canon lift (core func $i "id"))))"""
+    scalar = Linker(engine).instantiate(wasmbind.Store(engine), Component(engine, text)).exports
+    want = [float_bits(f32_float(b)) for b in F32_BITS]
+    assert [float_bits(scalar.echo_f32(f32_float(b))) for b in F32_BITS] == want
+    assert [float_bits(x) for x in lists.echo_f32([f32_float(b) for b in F32_BITS])] == want
+    arr = np.array(F32_BITS, dtype=np.uint32).view(np.float32)
+    assert [float_bits(x) for x in lists.echo_f32(arr)] == want
+    assert [float_bits(x) for x in lists.echo_f64(arr)] == want
 
 
 def test_float_lists_keep_bits_and_convert_ints(lists):

@@ -375,7 +375,8 @@ cdef int _lo_u64(WitType t, object v, wasmtime_component_val_t *out, Store store
 
 
 cdef int _lo_f32(WitType t, object v, wasmtime_component_val_t *out, Store store) except -1:
-    out.of.f32 = <float>_float(t, v)
+    cdef uint32_t b = wb_double_to_f32_bits(_float(t, v))  # NaN bits kept
+    memcpy(&out.of.f32, &b, 4)
     out.kind = WB_CV_F32
     return 0
 
@@ -849,7 +850,9 @@ cdef object _li_u64(WitType t, const wasmtime_component_val_t *v, Store store):
 
 
 cdef object _li_f32(WitType t, const wasmtime_component_val_t *v, Store store):
-    return <double>v.of.f32
+    cdef uint32_t b
+    memcpy(&b, &v.of.f32, 4)
+    return wb_f32_bits_to_double(b)  # NaN bits kept
 
 
 cdef object _li_f64(WitType t, const wasmtime_component_val_t *v, Store store):
