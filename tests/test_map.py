@@ -346,6 +346,19 @@ def test_scalars_broadcast_as_the_scalar_call_converts_them(ex, kind, scalar):
         assert gerr is None, gerr
         assert_same(got[1], np.full(3, want[1], dtype=DTYPE[kind]))
 
+def test_half_imported_numpy_modules_are_not_an_error(ex, monkeypatch):
+    """While another thread imports numpy.ma (or numpy), sys.modules holds the
+    module before its classes: map must go on as if it were not there yet
+    (seen: a Dask worker's map raised AttributeError for MaskedArray)."""
+    import sys
+    import types
+    xs = np.arange(5, dtype=np.int32)
+    monkeypatch.setitem(sys.modules, "numpy.ma", types.ModuleType("numpy.ma"))
+    assert ex.add.map(xs, xs).tolist() == [0, 2, 4, 6, 8]
+    monkeypatch.setitem(sys.modules, "numpy", types.ModuleType("numpy"))
+    assert ex.add.map(xs, xs).tolist() == [0, 2, 4, 6, 8]
+
+
 
 def test_scalars_broadcast(ex):
     xs = np.arange(10, dtype=np.int32)

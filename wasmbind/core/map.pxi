@@ -129,8 +129,10 @@ cdef int _get_input(Func f, Py_ssize_t j, object a, Py_buffer *view,
     if PyLong_Check(a) or PyFloat_Check(a):
         _map_scalar(f, j, a, scalar)
         return 0
-    ma = _MODULES.get("numpy.ma")
-    if ma is not None and isinstance(a, ma.MaskedArray):
+    # getattr: another thread may be importing numpy.ma (in sys.modules, not
+    # yet filled); no masked array exists before its class does
+    masked = getattr(_MODULES.get("numpy.ma"), "MaskedArray", None)
+    if masked is not None and isinstance(a, masked):
         _map_arg_error(f, j, TypeError, ": a masked array (its mask would be ignored); "
                        "pass a.filled(value) or a.data")
     if _try_buffer(a, view, PyBUF_RECORDS_RO):

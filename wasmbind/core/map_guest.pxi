@@ -359,8 +359,8 @@ cdef _GuestCache _guest_plan(Func f, Store store, wasmtime_context_t *ctx, Py_ss
     c = _guest_store_cache(f, store, ctx)
     if c is None or c.busy:
         return None   # no staging memory, or a map already running in this store
-    numpy = _MODULES.get("numpy")
-    nd = numpy.ndarray if numpy is not None else None
+    # getattr: numpy may be half imported by another thread (see _get_input)
+    nd = getattr(_MODULES.get("numpy"), "ndarray", None)
     for k in range(nviews):
         exporter = <PyObject *>views[k].obj
         if exporter != NULL:
